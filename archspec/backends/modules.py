@@ -1,0 +1,112 @@
+"""The few torch modules PyTorch lacks, written to be as cheap as hand-written code and export-friendly."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+class PaddedConv2d(nn.Conv2d):
+    """Conv2d with optional asymmetric (TensorFlow ``same``) padding applied before the convolution."""
+
+    def __init__(self, *args, extra_padding: tuple[int, int, int, int] | None = None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.extra_padding = extra_padding
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.extra_padding is not None:
+            x = F.pad(x, self.extra_padding)
+        return self._conv_forward(x, self.weight, self.bias)
+
+
+class StochasticDepth(nn.Module):
+    """Drop the whole input (per sample with ``row``) with probability ``p`` during training."""
+
+    def __init__(self, p: float, mode: str = "row") -> None:
+        super().__init__()
+        self.p, self.mode = p, mode
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.p == 0.0:
+            return x
+        keep = 1.0 - self.p
+        shape = [x.shape[0]] + [1] * (x.ndim - 1) if self.mode == "row" else [1] * x.ndim
+        noise = torch.empty(shape, dtype=x.dtype, device=x.device).bernoulli_(keep)
+        if keep > 0.0:
+            noise.div_(keep)
+        return x * noise
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}, mode={self.mode}"
+
+
+class ChannelShuffle(nn.Module):
+    """Interleave channels across ``groups``."""
+
+    def __init__(self, groups: int) -> None:
+        super().__init__()
+        self.groups = groups
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n, c, h, w = x.shape
+        return x.view(n, self.groups, c // self.groups, h, w).transpose(1, 2).reshape(n, c, h, w)
+
+
+class PatchEmbed(nn.Module):
+    """Non-overlapping patch projection: (N, C, H, W) -> (N, L, D)."""
+
+    def __init__(self, channels: int, dim: int, patch: int) -> None:
+        super().__init__()
+        self.proj = nn.Conv2d(channels, dim, patch, stride=patch)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.proj(x).flatten(2).transpose(1, 2)
+
+
+class ClassToken(nn.Module):
+    """Prepend one learned token to the sequence."""
+
+    def __init__(self, dim: int) -> None:
+        super().__init__()
+        self.token = nn.Parameter(torch.zeros(1, 1, dim))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.cat([self.token.expand(x.shape[0], -1, -1), x], dim=1)
+
+
+class PositionEmbedding(nn.Module):
+    """Add a learned embedding per position."""
+
+    def __init__(self, length: int, dim: int) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.empty(1, length, dim).normal_(std=0.02))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.weight
+
+
+class SelfAttention(nn.MultiheadAttention):
+    """Multi-head self-attention taking one input (queries = keys = values)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+        return super().forward(x, x, x, need_weights=False)[0]
+
+
+_ACTIVATIONS = {"relu": nn.ReLU, "silu": nn.SiLU, "swish": nn.SiLU, "gelu": nn.GELU,
+                "sigmoid": nn.Sigmoid, "hardsigmoid": nn.Hardsigmoid}
+
+
+class SqueezeExcite(nn.Module):
+    """Squeeze-and-excitation gate with 1x1 convolutions ``fc1`` and ``fc2``."""
+
+    def __init__(self, channels: int, squeeze: int, activation: str, gate: str) -> None:
+        super().__init__()
+        self.avgpool = nn.AdaptiveAvgPool2d(1)
+        self.fc1 = nn.Conv2d(channels, squeeze, 1)
+        self.fc2 = nn.Conv2d(squeeze, channels, 1)
+        self.activation = _ACTIVATIONS[activation]()
+        self.gate = _ACTIVATIONS[gate]()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * self.gate(self.fc2(self.activation(self.fc1(self.avgpool(x)))))

@@ -1,0 +1,44 @@
+"""Mapping another implementation's weights onto a compiled network by structure (order and shape)."""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Mapping
+
+import torch
+from torch import nn
+
+from archspec.errors import WeightsError
+
+
+def _key(tensor: torch.Tensor) -> tuple[tuple[int, ...], bool]:
+    return tuple(tensor.shape), tensor.is_floating_point()
+
+
+def transfer_weights(reference: Mapping[str, torch.Tensor] | nn.Module, model: nn.Module) -> dict[str, str]:
+    """Load ``reference`` (a state dict or module) into ``model``; return {model name: reference name}.
+
+    Tensors are matched in order within each shape: the i-th tensor of a given shape in the model takes the
+    i-th tensor of that shape in the reference. Any tensor left over on either side is an error that names it.
+    """
+    state = reference.state_dict() if isinstance(reference, nn.Module) else dict(reference)
+    pool: dict[tuple[tuple[int, ...], bool], deque[str]] = {}
+    for name, tensor in state.items():
+        pool.setdefault(_key(tensor), deque()).append(name)
+    target = model.state_dict()
+    mapping: dict[str, str] = {}
+    for position, (name, tensor) in enumerate(target.items()):
+        candidates = pool.get(_key(tensor))
+        if not candidates:
+            raise WeightsError(
+                f"model tensor #{position} {name!r} {list(tensor.shape)} has no counterpart left in the reference "
+                f"({len(mapping)} of {len(target)} matched)"
+            )
+        mapping[name] = candidates.popleft()
+    leftover = sorted((n for names in pool.values() for n in names), key=list(state).index)
+    if leftover:
+        first = leftover[0]
+        raise WeightsError(f"reference tensor {first!r} {list(state[first].shape)} has no counterpart in the model "
+                           f"({len(leftover)} reference tensors unmatched)")
+    model.load_state_dict({name: state[source] for name, source in mapping.items()})
+    return mapping

@@ -1,0 +1,57 @@
+"""One error hierarchy for every stage of archspec; each error knows where in a spec it comes from."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+Path = tuple[str | int, ...]
+
+
+def format_path(path: Path) -> str:
+    """Render a field path the way a reader writes it: ``stages[3].stride``."""
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+@dataclass(frozen=True)
+class Location:
+    """A place in a spec file: file, 1-based line and column, and the field path."""
+
+    file: str
+    line: int = 0
+    column: int = 0
+    path: Path = field(default_factory=tuple)
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}:{self.column}" if self.line else self.file
+        dotted = format_path(self.path)
+        return f"{where}: {dotted}" if dotted else where
+
+
+class ArchspecError(Exception):
+    """Base of every error archspec raises on purpose."""
+
+    def __init__(self, message: str, location: Location | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.location = location
+
+    def __str__(self) -> str:
+        return f"{self.location}: {self.message}" if self.location else self.message
+
+
+class SpecError(ArchspecError):
+    """The spec text is malformed: YAML syntax, unknown or missing fields, wrong types, bad values."""
+
+
+class GraphError(ArchspecError):
+    """The spec is well-formed but describes an impossible network (shapes, arity, cycles)."""
+
+
+class WeightsError(ArchspecError):
+    """Weights from another implementation do not fit the compiled network."""

@@ -1,0 +1,271 @@
+"""Spec -> IR: the one place where stage rows and blocks expand into primitive nodes.
+
+Shapes are inferred while expanding, because block parameters may depend on the incoming shape
+(``in_channels``, e.g. MBConv's expansion width); every other analysis runs afterwards as a pass.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from pydantic import ValidationError
+
+from archspec.errors import GraphError, Location, Path, SpecError
+from archspec.ir.graph import Graph, Node
+from archspec.ops import OPS
+from archspec.ops.base import ShapeError
+from archspec.spec.expr import ExprError, referenced_name, resolve
+from archspec.spec.load import BlockRef, describe_error
+from archspec.spec.schema import (
+    BlockItem,
+    Item,
+    NetworkSpec,
+    OpItem,
+    ParallelItem,
+    ResidualItem,
+    SeqItem,
+    StageRow,
+)
+from archspec.spec.source import Source
+
+MAX_BLOCK_DEPTH = 32
+MAX_NODES = 200_000
+
+
+class Namer:
+    """Hands out default names (``0``, ``1``, ...) for unnamed items and unique names for merge nodes."""
+
+    def __init__(self) -> None:
+        self.index = 0
+        self.merges: dict[str, int] = {}
+
+    def next_index(self) -> str:
+        name = str(self.index)
+        self.index += 1
+        return name
+
+    def merge(self, kind: str) -> str:
+        count = self.merges.get(kind, 0)
+        self.merges[kind] = count + 1
+        return kind if count == 0 else f"{kind}_{count}"
+
+
+@dataclass
+class Scope:
+    """What an item sees while it expands: values by name, where each was written, and its context."""
+
+    values: dict[str, Any]
+    origins: dict[str, Location]
+    source: Source
+    prefix: str
+    namer: Namer
+    stage: str
+    block: str | None = None
+    depth: int = 0
+    context: str = field(default="")
+
+    def child(self, prefix: str) -> Scope:
+        """A scope for a named sub-namespace."""
+        return replace(self, prefix=prefix, namer=Namer())
+
+
+def qualify(prefix: str, name: str) -> str:
+    """Join a namespace prefix and a name with a dot."""
+    return f"{prefix}.{name}" if prefix else name
+
+
+class Builder:
+    """Expands a validated NetworkSpec into a Graph of primitive nodes with inferred shapes."""
+
+    def __init__(self, spec: NetworkSpec, source: Source, blocks: dict[str, BlockRef]) -> None:
+        self.spec, self.source, self.blocks = spec, source, blocks
+        self.graph = Graph(spec.name)
+        self.side_outputs: list[str] = []
+        self.variables = dict(spec.variables)
+        self.variable_origins = {k: source.locate(("variables", k)) for k in spec.variables}
+
+    # 1. network: input, stem, stages, head
+    def build(self) -> Graph:
+        """Build the whole graph."""
+        resolution = self.spec.input.resolution
+        height, width = resolution if isinstance(resolution, tuple) else (resolution, resolution)
+        self.graph.add(Node("input", None, None, [], "input", None, self.source.locate(("input",)),
+                            shape=(self.spec.input.channels, height, width)))
+        x = "input"
+        x = self._section("stem", self.spec.stem, x)
+        rows = [(i, row) for i, row in enumerate(self.spec.stages) if self._row_enabled(i, row)]
+        num_blocks = sum(row.n for _, row in rows if row.block in self.blocks and not row.side)
+        block_index = 0
+        for i, row in rows:
+            x, block_index = self._stage(i, row, x, block_index, num_blocks)
+        x = self._section("head", self.spec.head, x)
+        self.graph.outputs = [x, *self.side_outputs]
+        return self.graph
+
+    def _network_scope(self, prefix: str, stage: str) -> Scope:
+        values = {**self.variables, "num_stages": len(self.spec.stages)}
+        return Scope(values, dict(self.variable_origins), self.source, prefix, Namer(), stage)
+
+    def _section(self, name: str, items: list[Item], x: str) -> str:
+        if not items:
+            return x
+        self.graph.stages.append(name)
+        scope = self._network_scope(name, name)
+        for i, item in enumerate(items):
+            x = self._item(item, x, scope, (name, i))
+        return x
+
+    def _row_enabled(self, index: int, row: StageRow) -> bool:
+        if row.when is None:
+            return True
+        scope = self._network_scope("", "")
+        return bool(self._value(row.when, scope, ("stages", index, "when")))
+
+    # 2. stage rows: a block or primitive repeated n times; the stride applies to the first repeat
+    def _stage(self, index: int, row: StageRow, x: str, block_index: int, num_blocks: int) -> tuple[str, int]:
+        path: Path = ("stages", index)
+        name = row.name or f"stage{index + 1}"
+        if name in self.graph.stages or name in ("stem", "head", "input"):
+            raise self.source.error((*path, "name"), f"duplicate stage name {name!r}")
+        self.graph.stages.append(name)
+        scope = self._network_scope(name, name)
+        if row.resolution is not None:
+            actual = self.graph[x].shape[1:]
+            if len(actual) != 2 or actual[0] != row.resolution:
+                raise GraphError(f"the table says resolution {row.resolution}, but the input here is "
+                                 f"{'x'.join(map(str, actual))}", self.source.locate((*path, "resolution")))
+        args = {key: (value, self.source.locate((*path, key))) for key, value in row.args.items()}
+        entry = x
+        is_block = row.block in self.blocks
+        for repeat in range(row.n):
+            stride = row.stride if repeat == 0 else 1
+            row_args = dict(args)
+            if row.stride is not None:
+                row_args["stride"] = (stride, self.source.locate((*path, _written(self.source, path, "stride"))))
+            instance = qualify(name, str(repeat)) if is_block or row.n > 1 else name
+            if is_block:
+                builtins = {"repeat_index": repeat, "block_index": block_index, "num_blocks": num_blocks,
+                            "stage_index": index}
+                x = self._block(row.block, row_args, x, scope, path, instance, builtins)
+                block_index += 0 if row.side else 1
+            else:
+                x = self._op(row.block, None, row_args, x, scope, path, instance)
+        if row.side:
+            self.side_outputs.append(x)
+            return entry, block_index
+        return x, block_index
+
+    # 3. items: op, block, sequence, parallel branches, residual
+    def _item(self, item: Item, x: str, scope: Scope, path: Path) -> str:
+        if len(self.graph) > MAX_NODES:
+            raise scope.source.error(path, f"network expands to more than {MAX_NODES} nodes")
+        if item.when is not None and not self._value(item.when, scope, (*path, "when")):
+            return x
+        if isinstance(item, OpItem):
+            name = qualify(scope.prefix, item.name or scope.namer.next_index())
+            raw = {k: (v, scope.source.locate((*path, k))) for k, v in item.attrs.items()}
+            return self._op(item.op, item.name, raw, x, scope, path, name)
+        if isinstance(item, BlockItem):
+            name = qualify(scope.prefix, item.name or scope.namer.next_index())
+            raw = {k: (v, scope.source.locate((*path, k))) for k, v in item.args.items()}
+            return self._block(item.block, raw, x, scope, path, name, {})
+        inner = scope.child(qualify(scope.prefix, item.name)) if item.name else scope
+        if isinstance(item, SeqItem):
+            seq_path = path if isinstance(scope.source.data_at(path), list) else (*path, "seq")
+            for i, child in enumerate(item.seq):
+                x = self._item(child, x, inner, (*seq_path, i))
+            return x
+        if isinstance(item, ParallelItem):
+            outs = [self._item(branch, x, inner, (*path, "parallel", i)) for i, branch in enumerate(item.parallel)]
+            return self._merge(item.merge, outs, inner, path)
+        if isinstance(item, ResidualItem):
+            body = self._item(item.residual, x, inner, (*path, "residual"))
+            shortcut = x if item.shortcut is None else self._item(item.shortcut, x, inner, (*path, "shortcut"))
+            return self._merge("add", [body, shortcut], inner, path)
+        raise scope.source.error(path, "unknown item")
+
+    def _merge(self, kind: str, outs: list[str], scope: Scope, path: Path) -> str:
+        if len(outs) == 1:
+            return outs[0]
+        op = OPS[kind]
+        name = qualify(scope.prefix, scope.namer.merge(op.name))
+        attrs = op.Attrs()
+        return self._add_node(op, attrs, outs, name, scope, scope.source.locate(path))
+
+    def _op(self, kind: str, item_name: str | None, raw: dict[str, tuple[Any, Location]], x: str,
+            scope: Scope, path: Path, name: str) -> str:
+        op = OPS[kind]
+        values = {key: self._value(value, scope, where.path, where) for key, (value, where) in raw.items()}
+        try:
+            attrs = op.Attrs.model_validate(values)
+        except ValidationError as exc:
+            error = exc.errors()[0]
+            key = str(error["loc"][0]) if error["loc"] else ""
+            value, where = raw.get(key, (None, scope.source.locate(path)))
+            blamed = referenced_name(value)
+            if blamed and blamed in scope.origins:
+                where = scope.origins[blamed]
+            raise SpecError(describe_error(error) + self._context(scope), where) from None
+        return self._add_node(op, attrs, [x], name, scope, scope.source.locate(path))
+
+    def _add_node(self, op, attrs, inputs: list[str], name: str, scope: Scope, origin: Location) -> str:
+        try:
+            shape = op.infer(attrs, [self.graph[i].shape for i in inputs])
+        except ShapeError as exc:
+            raise GraphError(f"{name} ({op.name}): {exc}{self._context(scope)}", origin) from None
+        if any(size < 1 for size in shape):
+            raise GraphError(f"{name} ({op.name}): output shape {list(shape)} collapses below 1"
+                             f"{self._context(scope)}", origin)
+        self.graph.add(Node(name, op, attrs, inputs, scope.stage, scope.block, origin, shape=shape))
+        return name
+
+    # 4. blocks: bind parameters (argument > network variable > default), expand the body
+    def _block(self, kind: str, args: dict[str, tuple[Any, Location]], x: str, scope: Scope, path: Path,
+               name: str, builtins: dict[str, Any]) -> str:
+        if kind not in self.blocks:
+            return self._op(kind, None, args, x, scope, path, name)
+        if scope.depth >= MAX_BLOCK_DEPTH:
+            raise scope.source.error(path, f"blocks nest deeper than {MAX_BLOCK_DEPTH}")
+        ref = self.blocks[kind]
+        shape = self.graph[x].shape
+        values: dict[str, Any] = {"in_channels": shape[0], "in_shape": list(shape), **builtins}
+        if len(shape) == 3:
+            values["in_size"] = shape[1]
+        values.update(self.variables)
+        origins: dict[str, Location] = dict(self.variable_origins)
+        for param, default in ref.definition.params.items():
+            if param in args:
+                value, where = args[param]
+                values[param] = self._value(value, scope, where.path, where)
+                origins[param] = scope.origins.get(referenced_name(value) or "", where)
+            elif param in self.variables:
+                continue
+            elif default is None:
+                raise scope.source.error(path, f"block {kind!r} needs parameter {param!r}{self._context(scope)}")
+            else:
+                where = ref.source.locate((*ref.path, "params", param))
+                inner = Scope(values, origins, ref.source, name, Namer(), scope.stage, name, scope.depth + 1)
+                values[param] = self._value(default, inner, where.path, where)
+                origins[param] = where
+        body_scope = Scope(values, origins, ref.source, name, Namer(), scope.stage,
+                           scope.block or name, scope.depth + 1, context=name)
+        return self._item(ref.definition.body, x, body_scope, (*ref.path, "body"))
+
+    def _value(self, value: Any, scope: Scope, path: Path, where: Location | None = None) -> Any:
+        try:
+            return resolve(value, scope.values)
+        except ExprError as exc:
+            raise SpecError(f"{exc}{self._context(scope)}", where or scope.source.locate(path)) from None
+
+    @staticmethod
+    def _context(scope: Scope) -> str:
+        return f" (in {scope.context})" if scope.context else ""
+
+
+def _written(source: Source, path: Path, key: str) -> str:
+    data = source.data_at(path)
+    if isinstance(data, dict) and key == "stride" and "s" in data:
+        return "s"
+    return key
+

@@ -1,0 +1,32 @@
+"""Graph invariants: acyclic, inputs exist and come first, arity respected, shapes annotated."""
+
+from __future__ import annotations
+
+import networkx as nx
+
+from archspec.errors import GraphError
+from archspec.ir.graph import Graph
+
+
+def verify(graph: Graph) -> None:
+    """Raise a GraphError naming the first node that breaks an invariant."""
+    if not nx.is_directed_acyclic_graph(graph.digraph):
+        cycle = nx.find_cycle(graph.digraph)
+        raise GraphError(f"graph has a cycle through {cycle[0][0]!r}")
+    seen: set[str] = set()
+    for node in graph:
+        for source in node.inputs:
+            if source not in seen:
+                raise GraphError(f"node {node.name!r} reads {source!r} before it is computed", node.origin)
+        if node.op is not None:
+            arity = node.op.arity
+            if (arity is None and len(node.inputs) < 2) or (arity is not None and len(node.inputs) != arity):
+                wanted = "two or more" if arity is None else str(arity)
+                raise GraphError(f"node {node.name!r} ({node.kind}) needs {wanted} inputs, got {len(node.inputs)}",
+                                 node.origin)
+        if not node.shape or any(size < 1 for size in node.shape):
+            raise GraphError(f"node {node.name!r} has an empty output shape {list(node.shape)}", node.origin)
+        seen.add(node.name)
+    missing = [name for name in graph.outputs if name not in graph.nodes]
+    if missing or not graph.outputs:
+        raise GraphError(f"graph outputs {missing or 'none'} are not nodes")

@@ -1,0 +1,138 @@
+"""What a primitive is: attributes, and side by side its shape, cost, receptive-field and torch rules."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from enum import Enum
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from torch import nn
+
+Shape = tuple[int, ...]
+PositiveInt = Annotated[int, Field(ge=1)]
+Size2 = PositiveInt | tuple[PositiveInt, PositiveInt]
+
+
+class Family(str, Enum):
+    """Op families, used for colours, summaries and cost conventions."""
+
+    CONV = "conv"
+    LINEAR = "linear"
+    NORM = "norm"
+    ACTIVATION = "activation"
+    POOL = "pool"
+    ATTENTION = "attention"
+    TOKEN = "token"
+    TENSOR = "tensor"
+    REGULARIZATION = "regularization"
+
+
+class Attrs(BaseModel):
+    """Base for op attributes: unknown attributes are errors."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class NoAttrs(Attrs):
+    """An op without attributes."""
+
+
+@dataclass(frozen=True)
+class Cost:
+    """Parameters, buffers and arithmetic of one node.
+
+    ``macs`` counts multiply-accumulates of conv, linear and matmul work (the headline convention);
+    ``other_ops`` counts the cheap ops (norms, activations, pooling, element-wise) at one op per element touched.
+    """
+
+    params: int = 0
+    buffers: int = 0
+    macs: int = 0
+    other_ops: int = 0
+
+
+class Window(Enum):
+    """How an op relates output positions to input positions, for receptive-field analysis."""
+
+    IDENTITY = "identity"   # position-wise (element-wise, 1x1, norms, token-wise ops)
+    SLIDING = "sliding"     # a sliding window: kernel, stride, padding, dilation
+    GLOBAL = "global"       # every output sees the whole input (global pool, attention, linear on vectors)
+
+
+@dataclass(frozen=True)
+class WindowRule:
+    """The receptive-field transfer of one op along each spatial axis."""
+
+    kind: Window
+    kernel: tuple[int, int] = (1, 1)
+    stride: tuple[int, int] = (1, 1)
+    padding: tuple[int, int] = (0, 0)
+    dilation: tuple[int, int] = (1, 1)
+
+
+IDENTITY = WindowRule(Window.IDENTITY)
+GLOBAL = WindowRule(Window.GLOBAL)
+
+
+class ShapeError(ValueError):
+    """An op cannot accept its input shapes; the IR builder adds the node and location."""
+
+
+def pair(value: int | tuple[int, int] | list[int]) -> tuple[int, int]:
+    """``3`` -> ``(3, 3)``; pairs pass through."""
+    if isinstance(value, int):
+        return (value, value)
+    return (int(value[0]), int(value[1]))
+
+
+def numel(shape: Shape) -> int:
+    """Number of elements in a (batch-free) shape."""
+    return math.prod(shape)
+
+
+class Op:
+    """A primitive: subclasses set ``name``, ``family``, ``Attrs`` and implement the rules."""
+
+    name: ClassVar[str]
+    family: ClassVar[Family]
+    Attrs: ClassVar[type[Attrs]] = NoAttrs
+    arity: ClassVar[int | None] = 1  # None: two or more inputs
+    aliases: ClassVar[tuple[str, ...]] = ()
+    global_context: ClassVar[bool] = False  # output depends on the whole input besides its local window
+
+    def infer(self, attrs: Any, inputs: list[Shape]) -> Shape:
+        """The output shape (batch excluded) for the given input shapes."""
+        return inputs[0]
+
+    def cost(self, attrs: Any, inputs: list[Shape], output: Shape) -> Cost:
+        """Parameters, buffers and arithmetic; default: one cheap op per output element."""
+        return Cost(other_ops=numel(output))
+
+    def window(self, attrs: Any, inputs: list[Shape]) -> WindowRule:
+        """Receptive-field rule; default: position-wise."""
+        return IDENTITY
+
+    def module(self, attrs: Any, inputs: list[Shape], output: Shape) -> nn.Module | None:
+        """A torch module computing the op, or None when ``function`` is used instead."""
+        return None
+
+    def function(self, attrs: Any, inputs: list[Shape]) -> tuple[Callable[..., Any], dict[str, Any]]:
+        """A module-level function of the input tensors and its keyword arguments, for stateless ops."""
+        raise NotImplementedError(self.name)
+
+    def label(self, attrs: Any) -> str:
+        """A short human label (``conv 3x3/2``) for summaries and diagrams."""
+        return self.name
+
+
+def require_rank(name: str, inputs: list[Shape], ranks: tuple[int, ...], what: str) -> None:
+    """Raise ShapeError unless every input has one of the given ranks."""
+    for shape in inputs:
+        if len(shape) not in ranks:
+            raise ShapeError(f"{name} expects {what}, got input shape {list(shape)}")

@@ -1,0 +1,171 @@
+"""Transformer primitives: patch embedding, class token, position embedding, self-attention, token pick."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field
+
+from archspec.ops.base import (
+    GLOBAL,
+    Attrs,
+    Cost,
+    Family,
+    Op,
+    PositiveInt,
+    Shape,
+    ShapeError,
+    Window,
+    WindowRule,
+    numel,
+    require_rank,
+)
+
+
+class PatchEmbedAttrs(Attrs):
+    """Embedding ``dim`` and square ``patch`` size."""
+
+    dim: PositiveInt
+    patch: PositiveInt
+
+
+class PatchEmbed(Op):
+    """Cut the image into patches and project each: (C, H, W) -> (H/p * W/p, dim)."""
+
+    name = "patch_embed"
+    family = Family.TOKEN
+    Attrs = PatchEmbedAttrs
+
+    def infer(self, a: PatchEmbedAttrs, inputs: list[Shape]) -> Shape:
+        require_rank(self.name, inputs, (3,), "a (C, H, W) image")
+        _, h, w = inputs[0]
+        if h % a.patch or w % a.patch:
+            raise ShapeError(f"image {h}x{w} is not divisible into {a.patch}x{a.patch} patches")
+        return ((h // a.patch) * (w // a.patch), a.dim)
+
+    def cost(self, a: PatchEmbedAttrs, inputs: list[Shape], output: Shape) -> Cost:
+        per_output = inputs[0][0] * a.patch * a.patch
+        return Cost(params=a.dim * per_output + a.dim, macs=numel(output) * per_output)
+
+    def window(self, a: PatchEmbedAttrs, inputs: list[Shape]) -> WindowRule:
+        return WindowRule(Window.SLIDING, (a.patch, a.patch), (a.patch, a.patch))
+
+    def module(self, a: PatchEmbedAttrs, inputs: list[Shape], output: Shape):
+        from archspec.backends.modules import PatchEmbed as Module
+
+        return Module(inputs[0][0], a.dim, a.patch)
+
+    def label(self, a: PatchEmbedAttrs) -> str:
+        return f"patch_embed {a.patch}x{a.patch}"
+
+
+class ClassToken(Op):
+    """Prepend a learned class token: (L, D) -> (L + 1, D)."""
+
+    name = "class_token"
+    family = Family.TOKEN
+
+    def infer(self, a: Attrs, inputs: list[Shape]) -> Shape:
+        require_rank(self.name, inputs, (2,), "tokens (L, D)")
+        return (inputs[0][0] + 1, inputs[0][1])
+
+    def cost(self, a: Attrs, inputs: list[Shape], output: Shape) -> Cost:
+        return Cost(params=inputs[0][1])
+
+    def module(self, a: Attrs, inputs: list[Shape], output: Shape):
+        from archspec.backends.modules import ClassToken as Module
+
+        return Module(inputs[0][1])
+
+
+class PositionEmbedding(Op):
+    """Add a learned position embedding to every token."""
+
+    name = "pos_embedding"
+    family = Family.TOKEN
+
+    def infer(self, a: Attrs, inputs: list[Shape]) -> Shape:
+        require_rank(self.name, inputs, (2,), "tokens (L, D)")
+        return inputs[0]
+
+    def cost(self, a: Attrs, inputs: list[Shape], output: Shape) -> Cost:
+        return Cost(params=numel(inputs[0]), other_ops=numel(output))
+
+    def module(self, a: Attrs, inputs: list[Shape], output: Shape):
+        from archspec.backends.modules import PositionEmbedding as Module
+
+        return Module(*inputs[0])
+
+
+class AttentionAttrs(Attrs):
+    """Number of ``heads``; attention-weight ``dropout``; projection ``bias``."""
+
+    heads: PositiveInt
+    dropout: Annotated[float, Field(ge=0, le=1)] = 0.0
+    bias: bool = True
+
+
+class SelfAttention(Op):
+    """Multi-head self-attention over tokens (L, D), with input and output projections.
+
+    MACs: QKV projection L*D*3D + scores QK^T L*L*D + weighted values AV L*L*D + output projection L*D*D.
+    """
+
+    name = "self_attention"
+    family = Family.ATTENTION
+    Attrs = AttentionAttrs
+    aliases = ("mhsa",)
+
+    def infer(self, a: AttentionAttrs, inputs: list[Shape]) -> Shape:
+        require_rank(self.name, inputs, (2,), "tokens (L, D)")
+        if inputs[0][1] % a.heads:
+            raise ShapeError(f"heads={a.heads} must divide the token dimension {inputs[0][1]}")
+        return inputs[0]
+
+    def cost(self, a: AttentionAttrs, inputs: list[Shape], output: Shape) -> Cost:
+        length, dim = inputs[0]
+        params = 4 * dim * dim + (4 * dim if a.bias else 0)
+        macs = length * dim * 3 * dim + 2 * length * length * dim + length * dim * dim
+        return Cost(params=params, macs=macs, other_ops=a.heads * length * length)
+
+    def window(self, a: AttentionAttrs, inputs: list[Shape]) -> WindowRule:
+        return GLOBAL
+
+    def module(self, a: AttentionAttrs, inputs: list[Shape], output: Shape):
+        from archspec.backends.modules import SelfAttention as Module
+
+        return Module(inputs[0][1], a.heads, dropout=a.dropout, bias=a.bias, batch_first=True)
+
+    def label(self, a: AttentionAttrs) -> str:
+        return f"self_attention h{a.heads}"
+
+
+def select_token(tokens, index: int):
+    """The token at ``index`` of every sequence in the batch."""
+    return tokens[:, index]
+
+
+class SelectAttrs(Attrs):
+    """Index of the token to keep (0: the class token)."""
+
+    index: Annotated[int, Field(ge=0)] = 0
+
+
+class SelectToken(Op):
+    """Keep one token: (L, D) -> (D,)."""
+
+    name = "select_token"
+    family = Family.TOKEN
+    Attrs = SelectAttrs
+
+    def infer(self, a: SelectAttrs, inputs: list[Shape]) -> Shape:
+        require_rank(self.name, inputs, (2,), "tokens (L, D)")
+        if a.index >= inputs[0][0]:
+            raise ShapeError(f"token index {a.index} is out of range for {inputs[0][0]} tokens")
+        return (inputs[0][1],)
+
+    def cost(self, a: SelectAttrs, inputs: list[Shape], output: Shape) -> Cost:
+        return Cost()
+
+    def function(self, a: SelectAttrs, inputs: list[Shape]):
+        return select_token, {"index": a.index}

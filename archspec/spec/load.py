@@ -1,0 +1,219 @@
+"""Reading a spec file: YAML -> validated models -> resolved blocks, with every error located."""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from pathlib import Path as FsPath
+from typing import Any
+
+import networkx as nx
+from pydantic import BaseModel, ValidationError
+
+from archspec.errors import Path
+from archspec.ops import OPS
+from archspec.spec.schema import (
+    BlockDef,
+    BlockItem,
+    BlockLibrary,
+    Item,
+    NetworkSpec,
+    OpItem,
+    ParallelItem,
+    ResidualItem,
+    SeqItem,
+    StageRow,
+)
+from archspec.spec.source import Source, read_yaml
+
+_ALIASES = {"stride": ("s",), "n": ("repeats", "layers"), "block": ("op", "operator")}
+_RESERVED_ITEM_KEYS = {"name", "when"}
+
+
+@dataclass(frozen=True)
+class BlockRef:
+    """A block definition together with the file and field path it was written at."""
+
+    name: str
+    definition: BlockDef
+    source: Source
+    path: Path
+
+
+def data_path(data: Any, loc: tuple[Any, ...]) -> Path:
+    """Map a pydantic error location onto the data's own path (dropping union tags, resolving aliases)."""
+    path: list[str | int] = []
+    for part in loc:
+        if isinstance(data, dict):
+            key = next((k for k in (part, *_ALIASES.get(str(part), ())) if k in data), None)
+            if key is None:
+                if part in ("seq",) or not isinstance(part, str):
+                    continue
+                if any(isinstance(v, dict | list) for v in data.values()):
+                    continue
+                path.append(part)
+                break
+            path.append(key)
+            data = data[key]
+        elif isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data):
+            path.append(part)
+            data = data[part]
+    return tuple(path)
+
+
+def describe_error(error: dict[str, Any]) -> str:
+    """A short, plain message for one pydantic error."""
+    kind, ctx, got = error["type"], error.get("ctx") or {}, error.get("input")
+    if kind == "missing":
+        return "required field is missing"
+    if kind == "extra_forbidden":
+        return f"unknown field{_suggest(str(error['loc'][-1]))}"
+    for key, sign in (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<")):
+        if key in ctx and kind.endswith(("_equal", "_than")):
+            return f"must be {sign} {ctx[key]}, got {got!r}"
+    if kind == "literal_error":
+        return f"must be one of {ctx.get('expected')}, got {got!r}"
+    if kind == "value_error":
+        return str(ctx.get("error", error["msg"]))
+    if kind in ("int_type", "int_parsing", "int_from_float"):
+        return f"must be an integer, got {got!r}"
+    if kind in ("float_type", "float_parsing"):
+        return f"must be a number, got {got!r}"
+    if kind in ("bool_type", "bool_parsing"):
+        return f"must be true or false, got {got!r}"
+    if kind in ("string_type",):
+        return f"must be a string, got {got!r}"
+    if kind in ("dict_type", "model_type", "model_attributes_type"):
+        return f"must be a mapping, got {got!r}"
+    if kind in ("list_type", "tuple_type"):
+        return f"must be a list, got {got!r}"
+    if kind == "string_pattern_mismatch":
+        return f"must match {ctx.get('pattern')}, got {got!r}"
+    return error["msg"]
+
+
+_VOCABULARY: set[str] = set()
+
+
+def _suggest(word: str) -> str:
+    if not _VOCABULARY:
+        for model in (NetworkSpec, StageRow, BlockDef, OpItem, BlockItem, SeqItem, ParallelItem, ResidualItem):
+            _VOCABULARY.update(model.model_fields)
+        for op in OPS.values():
+            _VOCABULARY.update(op.Attrs.model_fields)
+    close = difflib.get_close_matches(word, sorted(_VOCABULARY), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def validate(model: type[BaseModel], data: Any, source: Source, base: Path = ()) -> Any:
+    """Validate ``data`` against ``model``; the first problem becomes a located SpecError."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        error = _first_error(exc)
+        path = (*base, *data_path(data, error["loc"]))
+        raise source.error(path, describe_error(error)) from None
+
+
+def _first_error(exc: ValidationError) -> dict[str, Any]:
+    """The most specific error: pydantic reports one per union member, so prefer the deepest location."""
+    errors = exc.errors()
+    return max(errors, key=lambda e: (len(e["loc"]), -errors.index(e)))
+
+
+class Resolver:
+    """Collects the blocks a spec can use and checks every reference statically."""
+
+    def __init__(self, spec: NetworkSpec, source: Source) -> None:
+        self.spec, self.source = spec, source
+        self.blocks: dict[str, BlockRef] = {}
+        base = FsPath(source.file).parent
+        for index, relative in enumerate(spec.imports):
+            library_source = read_yaml(base / relative) if (base / relative).exists() else None
+            if library_source is None:
+                raise source.error(("imports", index), f"block library {relative!r} not found")
+            library = validate(BlockLibrary, library_source.data, library_source)
+            for name, definition in library.blocks.items():
+                self.blocks[name] = BlockRef(name, definition, library_source, ("blocks", name))
+        for name, definition in spec.blocks.items():
+            self.blocks[name] = BlockRef(name, definition, source, ("blocks", name))
+
+    def check(self) -> dict[str, BlockRef]:
+        """Check ops, blocks and arguments everywhere; reject cyclic block references."""
+        uses = nx.DiGraph()
+        for ref in self.blocks.values():
+            uses.add_node(ref.name)
+            for used, path in self._walk(ref.definition.body, ref.source, (*ref.path, "body")):
+                uses.add_edge(ref.name, used, path=path, source=ref.source)
+        for section in ("stem", "head"):
+            for i, item in enumerate(getattr(self.spec, section)):
+                list(self._walk(item, self.source, (section, i)))
+        for i, row in enumerate(self.spec.stages):
+            self._check_args(row.block, row.args, self.source, ("stages", i))
+        try:
+            cycle = nx.find_cycle(uses)
+        except nx.NetworkXNoCycle:
+            return self.blocks
+        first = uses.edges[cycle[0][0], cycle[0][1]]
+        chain = " -> ".join([*(u for u, _ in cycle), cycle[0][0]])
+        raise first["source"].error(first["path"], f"blocks refer to each other in a cycle: {chain}")
+
+    def _walk(self, item: Item, source: Source, path: Path):
+        """Yield (block name, path) for every block used under ``item``, checking ops on the way."""
+        if isinstance(item, OpItem):
+            self._check_args(item.op, item.attrs, source, path, primitive_only=True)
+        elif isinstance(item, BlockItem):
+            self._check_args(item.block, item.args, source, path)
+            if item.block in self.blocks:
+                yield item.block, path
+        elif isinstance(item, SeqItem):
+            seq_path = path if isinstance(source.data_at(path), list) else (*path, "seq")
+            for i, child in enumerate(item.seq):
+                yield from self._walk(child, source, (*seq_path, i))
+        elif isinstance(item, ParallelItem):
+            for i, child in enumerate(item.parallel):
+                yield from self._walk(child, source, (*path, "parallel", i))
+        elif isinstance(item, ResidualItem):
+            yield from self._walk(item.residual, source, (*path, "residual"))
+            if item.shortcut is not None:
+                yield from self._walk(item.shortcut, source, (*path, "shortcut"))
+
+    def _check_args(self, name: str, args: dict[str, Any], source: Source, path: Path,
+                    primitive_only: bool = False) -> None:
+        key = "op" if primitive_only else "block"
+        if not primitive_only and name in self.blocks:
+            allowed = set(self.blocks[name].definition.params)
+            what = f"block {name!r}"
+        elif name in OPS:
+            allowed = set(OPS[name].Attrs.model_fields)
+            what = f"op {name!r}"
+        else:
+            known = sorted(OPS) if primitive_only else sorted({*self.blocks, *OPS})
+            close = difflib.get_close_matches(name, known, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            kind = "op" if primitive_only else "block or op"
+            raise source.error((*path, _written_key(source, path, key)), f"unknown {kind} {name!r}{hint}")
+        for arg in args:
+            if arg not in allowed:
+                close = difflib.get_close_matches(arg, sorted(allowed), n=1)
+                hint = f"did you mean {close[0]!r}?" if close else f"allowed: {', '.join(sorted(allowed)) or 'none'}"
+                raise source.error((*path, arg), f"{what} has no parameter {arg!r} ({hint})")
+
+
+def _written_key(source: Source, path: Path, key: str) -> str:
+    data = source.data_at(path)
+    if isinstance(data, dict):
+        for candidate in (key, *_ALIASES.get(key, ())):
+            if candidate in data:
+                return candidate
+    return key
+
+
+def read_spec(path: str | FsPath) -> tuple[NetworkSpec, Source, dict[str, BlockRef]]:
+    """Read, validate and resolve a network spec file."""
+    source = read_yaml(path)
+    if not isinstance(source.data, dict):
+        raise source.error((), "a spec must be a mapping with at least a name")
+    spec = validate(NetworkSpec, source.data, source)
+    blocks = Resolver(spec, source).check()
+    return spec, source, blocks

@@ -1,0 +1,196 @@
+"""The spec language as pydantic models: a network is an input, a stem, a table of stages and a head."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    model_validator,
+)
+
+Scalar = int | float | str | bool | None
+Value = Scalar | list[Any]
+
+
+class Strict(BaseModel):
+    """Base for every spec model: unknown fields are errors."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ItemBase(Strict):
+    """Fields every item of a body may carry."""
+
+    name: str | None = Field(None, description="Name of the item (module name); default: its index.")
+    when: bool | str | None = Field(None, description="Condition (an expression); when false the item is an identity.")
+
+
+class OpItem(ItemBase):
+    """A primitive operation, e.g. ``{op: conv, out: 64, kernel: 3}``; other keys are the op's attributes."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+    op: str
+
+    @property
+    def attrs(self) -> dict[str, Any]:
+        """The op's attributes as written (expressions unevaluated)."""
+        return dict(self.model_extra or {})
+
+
+class BlockItem(ItemBase):
+    """An instance of a named block, e.g. ``{block: bottleneck, c: 256}``; other keys are its arguments."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+    block: str
+
+    @property
+    def args(self) -> dict[str, Any]:
+        """The block arguments as written."""
+        return dict(self.model_extra or {})
+
+
+class SeqItem(ItemBase):
+    """Items applied one after another (a plain YAML list is the same thing)."""
+
+    seq: list[Item]
+
+
+class ParallelItem(ItemBase):
+    """Branches applied to the same input and merged; an empty branch is the identity."""
+
+    parallel: list[Item] = Field(min_length=1)
+    merge: Literal["add", "concat", "mul"]
+
+
+class ResidualItem(ItemBase):
+    """``residual`` body added to a ``shortcut`` (the identity unless given)."""
+
+    residual: Item
+    shortcut: Item | None = None
+
+
+def _list_as_seq(value: Any) -> Any:
+    return {"seq": value} if isinstance(value, list) else value
+
+
+def _item_kind(value: Any) -> str | None:
+    if isinstance(value, dict):
+        for key in ("op", "block", "seq", "parallel", "residual"):
+            if key in value:
+                return key
+    return None
+
+
+Item = Annotated[
+    Annotated[OpItem, Tag("op")]
+    | Annotated[BlockItem, Tag("block")]
+    | Annotated[SeqItem, Tag("seq")]
+    | Annotated[ParallelItem, Tag("parallel")]
+    | Annotated[ResidualItem, Tag("residual")],
+    Discriminator(
+        _item_kind,
+        custom_error_type="item_kind",
+        custom_error_message="an item needs one of the keys op, block, seq, parallel, residual (or is a list)",
+    ),
+    BeforeValidator(_list_as_seq),
+]
+
+
+class BlockDef(Strict):
+    """A reusable block: named parameters (``null`` means required) and a body built from items."""
+
+    doc: str = Field(description="One line saying what the block is.")
+    params: dict[str, Value] = Field(default_factory=dict)
+    body: Item
+
+
+class BlockLibrary(Strict):
+    """A YAML file of shared blocks."""
+
+    blocks: dict[str, BlockDef]
+
+
+class Paper(Strict):
+    """Where the architecture was published."""
+
+    title: str
+    authors: str | None = None
+    year: int = Field(ge=1980, le=2100)
+    table: str | None = Field(None, description="The table or figure the spec mirrors.")
+    url: str | None = None
+
+
+class Reported(Strict):
+    """Published ImageNet accuracy and its source."""
+
+    top1: float | None = Field(None, ge=0, le=100)
+    top5: float | None = Field(None, ge=0, le=100)
+    source: str
+
+
+class Reference(Strict):
+    """Independent implementations the spec is checked against."""
+
+    torchvision: str | None = None
+    timm: str | None = None
+    kwargs: dict[str, Value] = Field(default_factory=dict, description="Constructor arguments of the reference.")
+
+
+class InputSpec(Strict):
+    """The network's input: channels and square or (height, width) resolution."""
+
+    channels: int = Field(3, ge=1, le=4096)
+    resolution: int | tuple[int, int] = 224
+
+    @model_validator(mode="after")
+    def _positive(self) -> InputSpec:
+        sizes = self.resolution if isinstance(self.resolution, tuple) else (self.resolution,)
+        if any(s < 1 or s > 16384 for s in sizes):
+            raise ValueError(f"resolution must be between 1 and 16384, got {self.resolution}")
+        return self
+
+
+class StageRow(BaseModel):
+    """One row of the paper's table: a block (or primitive) repeated ``n`` times; other keys are its arguments."""
+
+    model_config = ConfigDict(extra="allow", frozen=True, populate_by_name=True)
+    name: str | None = None
+    block: str = Field(validation_alias=AliasChoices("block", "op", "operator"))
+    n: int = Field(1, ge=1, le=10_000, validation_alias=AliasChoices("n", "repeats", "layers"))
+    stride: Annotated[int, Field(ge=1)] | str | None = Field(None, validation_alias=AliasChoices("stride", "s"),
+                                     description="Stride of the first repeat; later repeats use 1.")
+    resolution: int | None = Field(None, ge=1, description="Expected input resolution (checked).")
+    fixed: bool = Field(False, description="Scaling leaves this row alone.")
+    side: bool = Field(False, description="A side output (auxiliary head): the main path continues from its input.")
+    when: bool | str | None = None
+
+    @property
+    def args(self) -> dict[str, Any]:
+        """The block arguments written in the row."""
+        return dict(self.model_extra or {})
+
+
+class NetworkSpec(Strict):
+    """A whole network: input, stem, stages (the paper's table) and head, plus the blocks they use."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_.\-]+$")
+    description: str | None = None
+    paper: Paper | None = None
+    reported: Reported | None = None
+    reference: Reference | None = None
+    notes: str | None = None
+    input: InputSpec = Field(default_factory=InputSpec)
+    variables: dict[str, Value] = Field(default_factory=dict,
+                                        description="Network-wide settings; they also configure blocks by name.")
+    imports: list[str] = Field(default_factory=list, description="Block library files, relative to this file.")
+    blocks: dict[str, BlockDef] = Field(default_factory=dict)
+    stem: list[Item] = Field(default_factory=list)
+    stages: list[StageRow] = Field(default_factory=list)
+    head: list[Item] = Field(default_factory=list)
