@@ -1,0 +1,68 @@
+"""Plain-text rendering of a Report: the per-stage summary and the per-layer table."""
+
+from __future__ import annotations
+
+from archspec.analysis.report import BYTES_PER_ELEMENT, Report, Row
+
+
+def human(value: float, unit: str = "") -> str:
+    """1234567 -> '1.23 M'."""
+    for threshold, suffix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "K")):
+        if abs(value) >= threshold:
+            return f"{value / threshold:.3f} {suffix}{unit}"
+    return f"{value:g} {unit}".rstrip()
+
+
+def _shape(shape: list[int]) -> str:
+    return "x".join(map(str, shape))
+
+
+def _rf(row: Row) -> str:
+    rf = row.receptive_field
+    if rf is None:
+        return ""
+    if rf["global"]:
+        return "global"
+    size = rf["size"]
+    text = str(size[0]) if size[0] == size[1] else f"{size[0]}x{size[1]}"
+    return text + ("*" if rf["global_context"] else "")
+
+
+def _table(header: list[str], rows: list[list[str]], right: set[int]) -> list[str]:
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+
+    def line(cells: list[str]) -> str:
+        return "  ".join(c.rjust(w) if i in right else c.ljust(w)
+                         for i, (c, w) in enumerate(zip(cells, widths, strict=True))).rstrip()
+
+    return [line(header), line(["-" * w for w in widths]), *map(line, rows)]
+
+
+def summary(report: Report, layers: bool = False) -> str:
+    """The per-stage (or per-layer) table followed by the totals."""
+    source = report.layers[1:] if layers else report.stages
+    header = ["layer" if layers else "stage", *(["op"] if layers else []), "output", "params", "MACs", "RF"]
+    rows = [[r.name, *([r.op] if layers else []), _shape(r.output_shape), f"{r.params:,}", f"{r.macs:,}", _rf(r)]
+            for r in source]
+    right = {len(header) - 3, len(header) - 2, len(header) - 1}
+    rf = report.receptive_field
+    lines = [f"{report.name}: input {_shape(report.input_shape)} -> output "
+             + ", ".join(_shape(s) for s in report.output_shapes), ""]
+    lines += _table(header, rows, right)
+    size, stride, pad = rf["size"], rf["stride"], rf["padding"]
+    square = size[0] == size[1] and stride[0] == stride[1] and pad[0] == pad[1]
+    field = (f"{size[0]} px, stride {stride[0]}, padding {pad[0]}" if square
+             else f"{_shape(size)} px, stride {_shape(stride)}, padding {_shape(pad)}")
+    lines += [
+        "",
+        f"params       {report.params:>16,}  ({human(report.params)})   trainable",
+        f"buffers      {report.buffers:>16,}  ({human(report.buffers)})   BN running stats etc.",
+        f"MACs         {report.macs:>16,}  ({human(report.macs)})   conv + linear + attention matmuls",
+        f"FLOPs        {report.flops:>16,}  ({human(report.flops)})   = 2 x MACs",
+        f"other ops    {report.other_ops:>16,}  ({human(report.other_ops)})   norms, activations, pooling, merges",
+        f"activations  {report.activations:>16,}  ({human(report.activation_bytes, 'B')} fp32, "
+        f"peak {human(report.peak_activations * BYTES_PER_ELEMENT, 'B')}) per sample",
+        f"receptive field {field} (last spatial feature map)"
+        + ("; * = sees global context (SE/attention)" if rf["global_context"] else ""),
+    ]
+    return "\n".join(lines)
