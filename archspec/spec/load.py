@@ -43,22 +43,29 @@ class BlockRef:
 def data_path(data: Any, loc: tuple[Any, ...]) -> Path:
     """Map a pydantic error location onto the data's own path (dropping union tags, resolving aliases)."""
     path: list[str | int] = []
-    for part in loc:
+    for i, part in enumerate(loc):
+        following = loc[i + 1] if i + 1 < len(loc) else None
         if isinstance(data, dict):
             key = next((k for k in (part, *_ALIASES.get(str(part), ())) if k in data), None)
             if key is None:
-                if part in ("seq",) or not isinstance(part, str):
-                    continue
-                if any(isinstance(v, dict | list) for v in data.values()):
-                    continue
-                path.append(part)
-                break
+                if following is None or not isinstance(part, str):
+                    path.append(part)  # a missing or unknown field
+                    break
+                continue  # a union tag
+            if following is not None and _holds(data, following) and not _holds(data[key], following):
+                continue  # a union tag that happens to be a key too (``op``, ``parallel``)
             path.append(key)
             data = data[key]
         elif isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data):
             path.append(part)
             data = data[part]
     return tuple(path)
+
+
+def _holds(data: Any, part: Any) -> bool:
+    if isinstance(data, dict):
+        return part in data or any(a in data for a in _ALIASES.get(str(part), ()))
+    return isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data)
 
 
 def describe_error(error: dict[str, Any]) -> str:
@@ -112,7 +119,7 @@ def validate(model: type[BaseModel], data: Any, source: Source, base: Path = ())
     except ValidationError as exc:
         error = _first_error(exc)
         path = (*base, *data_path(data, error["loc"]))
-        raise source.error(path, describe_error(error)) from None
+        raise source.error(path, describe_error(error), key=error["type"] == "extra_forbidden") from None
 
 
 def _first_error(exc: ValidationError) -> dict[str, Any]:
@@ -197,7 +204,7 @@ class Resolver:
             if arg not in allowed:
                 close = difflib.get_close_matches(arg, sorted(allowed), n=1)
                 hint = f"did you mean {close[0]!r}?" if close else f"allowed: {', '.join(sorted(allowed)) or 'none'}"
-                raise source.error((*path, arg), f"{what} has no parameter {arg!r} ({hint})")
+                raise source.error((*path, arg), f"{what} has no parameter {arg!r} ({hint})", key=True)
 
 
 def _written_key(source: Source, path: Path, key: str) -> str:

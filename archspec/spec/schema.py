@@ -12,10 +12,10 @@ from pydantic import (
     Discriminator,
     Field,
     Tag,
-    model_validator,
 )
 
 Scalar = int | float | str | bool | None
+Pixels = Annotated[int, Field(ge=1, le=16384)]
 Value = Scalar | list[Any]
 
 
@@ -147,14 +147,7 @@ class InputSpec(Strict):
     """The network's input: channels and square or (height, width) resolution."""
 
     channels: int = Field(3, ge=1, le=4096)
-    resolution: int | tuple[int, int] = 224
-
-    @model_validator(mode="after")
-    def _positive(self) -> InputSpec:
-        sizes = self.resolution if isinstance(self.resolution, tuple) else (self.resolution,)
-        if any(s < 1 or s > 16384 for s in sizes):
-            raise ValueError(f"resolution must be between 1 and 16384, got {self.resolution}")
-        return self
+    resolution: Pixels | tuple[Pixels, Pixels] = 224
 
 
 class StageRow(BaseModel):

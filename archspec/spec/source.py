@@ -21,10 +21,13 @@ class Source:
     file: str
     data: Any
     positions: dict[Path, tuple[int, int]] = field(default_factory=dict)
+    key_positions: dict[Path, tuple[int, int]] = field(default_factory=dict)
 
-    def locate(self, path: Path) -> Location:
-        """The location of ``path``, or of its nearest located ancestor."""
+    def locate(self, path: Path, key: bool = False) -> Location:
+        """The location of the value at ``path`` (or of its key), else of its nearest located ancestor."""
         probe = tuple(path)
+        if key and probe in self.key_positions:
+            return Location(self.file, *self.key_positions[probe], probe)
         while probe not in self.positions and probe:
             probe = probe[:-1]
         line, column = self.positions.get(probe, (0, 0))
@@ -40,9 +43,9 @@ class Source:
                 return None
         return data
 
-    def error(self, path: Path, message: str) -> SpecError:
-        """A SpecError located at ``path``."""
-        return SpecError(message, self.locate(path))
+    def error(self, path: Path, message: str, key: bool = False) -> SpecError:
+        """A SpecError located at ``path`` (at its key when ``key``)."""
+        return SpecError(message, self.locate(path, key))
 
 
 class _Builder:
@@ -70,6 +73,8 @@ class _Builder:
                         Location(self.source.file, key_node.start_mark.line + 1,
                                  key_node.start_mark.column + 1, (*path, key)),
                     )
+                self.source.key_positions[(*path, key)] = (key_node.start_mark.line + 1,
+                                                           key_node.start_mark.column + 1)
                 out[key] = self.build(value_node, (*path, key))
             return out
         if isinstance(node, yaml.SequenceNode):
