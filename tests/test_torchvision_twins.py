@@ -45,8 +45,19 @@ def test_macs_equal_published_figure(twin: Twin) -> None:
     assert report.flops == 2 * report.macs
 
 
+def _randomise(model: torch.nn.Module) -> None:
+    """Give every tensor distinct values, so that a tensor loaded into the wrong layer changes the output."""
+    generator = torch.Generator().manual_seed(2)
+    with torch.no_grad():
+        for name, tensor in model.state_dict().items():
+            if tensor.is_floating_point():
+                noise = torch.rand(tensor.shape, generator=generator)
+                tensor.copy_(0.5 + noise if name.endswith("running_var") else tensor + 0.1 * (noise - 0.5))
+
+
 def test_outputs_equal_after_transfer(twin: Twin, compiled) -> None:
     spec, model, reference = compiled(twin)
+    _randomise(reference)
     mapping = archspec.transfer_weights(reference.state_dict(), model)
     assert len(mapping) == len(reference.state_dict())
     torch.manual_seed(1)

@@ -36,5 +36,22 @@ def to_module(graph: Graph) -> fx.GraphModule:
             values[node.name] = code.call_function(function, args, kwargs)
     outputs = [values[name] for name in graph.outputs]
     code.output(outputs[0] if len(outputs) == 1 else tuple(outputs))
-    return fx.GraphModule(modules, code, class_name=_class_name(graph.name))
+    return fx.GraphModule(_ordered_root(modules), code, class_name=_class_name(graph.name))
+
+
+def _ordered_root(modules: dict[str, nn.Module]) -> nn.Module:
+    """A module tree holding ``modules`` at their dotted names, registered in graph order.
+
+    (GraphModule given a plain dict would register them by nesting depth, which reorders the state dict.)
+    """
+    root = nn.Module()
+    for name, module in modules.items():
+        *parents, leaf = name.split(".")
+        parent = root
+        for part in parents:
+            if not hasattr(parent, part):
+                parent.add_module(part, nn.Module())
+            parent = getattr(parent, part)
+        parent.add_module(leaf, module)
+    return root
 

@@ -143,7 +143,7 @@ class Builder:
             row_args = dict(args)
             if row.stride is not None:
                 row_args["stride"] = (stride, self.source.locate((*path, _written(self.source, path, "stride"))))
-            instance = qualify(name, str(repeat)) if is_block or row.n > 1 else name
+            instance = qualify(name, str(repeat)) if row.n > 1 else name
             if is_block:
                 builtins = {"repeat_index": repeat, "block_index": block_index, "num_blocks": num_blocks,
                             "stage_index": index}
