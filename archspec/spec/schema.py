@@ -81,12 +81,17 @@ def _list_as_seq(value: Any) -> Any:
 
 
 def _item_kind(value: Any) -> str | None:
+    for model, tag in _TAGS.items():
+        if isinstance(value, model):
+            return tag
     if isinstance(value, dict):
         for key in ("op", "block", "seq", "parallel", "residual"):
             if key in value:
                 return key
     return None
 
+
+_TAGS: dict[type[BaseModel], str] = {}
 
 Item = Annotated[
     Annotated[OpItem, Tag("op")]
@@ -101,6 +106,9 @@ Item = Annotated[
     ),
     BeforeValidator(_list_as_seq),
 ]
+
+
+_TAGS.update({OpItem: "op", BlockItem: "block", SeqItem: "seq", ParallelItem: "parallel", ResidualItem: "residual"})
 
 
 class BlockDef(Strict):
