@@ -76,10 +76,11 @@ CASES = [
      "19:33: head[1].merge: must be one of 'add', 'concat' or 'mul', got 'sum'"),
     ("item-without-kind", mutate("{op: flatten}", "{flatten: true}"),
      "19:5: head[1]: an item needs one of the keys op, block, seq, parallel, residual (or is a list)"),
-    ("kernel-larger-than-input", mutate("resolution: 32", "resolution: 2").replace("kernel: 3}", "kernel: 5, padding: 0}"),
+    ("kernel-larger-than-input",
+     mutate("resolution: 32", "resolution: 2").replace("kernel: 3}", "kernel: 5, padding: 0}"),
      "13:5: stem[0]: stem.0 (conv): kernel 5 (dilation 1) is larger than the padded input 2"),
     ("resolution-collapses", mutate("  - {op: global_avgpool}\n", "".join(
-        f"  - {{op: maxpool, kernel: 2}}\n" for _ in range(6)) + "  - {op: global_avgpool}\n"),
+        "  - {op: maxpool, kernel: 2}\n" for _ in range(6)) + "  - {op: global_avgpool}\n"),
      "22:5: head[4]: head.4 (maxpool): kernel 2 (dilation 1) is larger than the padded input 1"),
     ("concat-mismatch", mutate("  - {op: global_avgpool}\n", "  - {parallel: [[{op: maxpool, kernel: 2}], []], "
                                                              "merge: concat}\n  - {op: global_avgpool}\n"),

@@ -31,7 +31,7 @@ def compiled():
 
 
 def test_params_equal_torchvision(twin: Twin, compiled) -> None:
-    spec, model, reference = compiled(twin)
+    spec, _, reference = compiled(twin)
     report = spec.analyze()
     assert report.params == sum(p.numel() for p in reference.parameters())
     assert report.params == getattr(torchvision.models, twin.weights).DEFAULT.meta["num_params"]
