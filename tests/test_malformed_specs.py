@@ -41,7 +41,7 @@ def mutate(old: str, new: str) -> str:
 
 # (id, spec text, expected stderr after "<file>:")
 CASES = [
-    ("yaml-syntax", mutate("{op: flatten}", "{op: flatten"), "20:5: YAML syntax: expected ',' or '}', but got '{'"),
+    ("yaml-syntax", mutate("{op: flatten}", "{op: flatten"), "20:5: YAML syntax: did not find expected ',' or '}'"),
     ("yaml-duplicate-key", mutate("name: tiny\n", "name: tiny\nname: other\n"), "2:1: name: duplicate key 'name'"),
     ("yaml-python-tag", mutate("name: tiny", "name: !!python/object/apply:os.system [echo]"),
      "1:7: tag 'tag:yaml.org,2002:python/object/apply:os.system' is not allowed"),

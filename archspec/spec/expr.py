@@ -7,6 +7,7 @@ import math
 import operator
 from collections.abc import Callable, Mapping
 from fractions import Fraction
+from functools import lru_cache
 from typing import Any
 
 EXPR_PREFIX = "$"
@@ -61,13 +62,17 @@ def referenced_name(value: object) -> str | None:
 
 def evaluate(text: str, scope: Mapping[str, Any]) -> Any:
     """Evaluate an expression string (without its ``$``) against ``scope``."""
+    return _eval(_parse(text), scope)
+
+
+@lru_cache(maxsize=4096)
+def _parse(text: str) -> ast.AST:
     if len(text) > MAX_EXPR_LENGTH:
         raise ExprError(f"expression longer than {MAX_EXPR_LENGTH} characters")
     try:
-        tree = ast.parse(text.strip(), mode="eval")
+        return ast.parse(text.strip(), mode="eval").body
     except SyntaxError:
         raise ExprError(f"cannot parse expression {text.strip()!r}") from None
-    return _eval(tree.body, scope)
 
 
 def _eval(node: ast.AST, scope: Mapping[str, Any]) -> Any:

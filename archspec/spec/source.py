@@ -94,6 +94,7 @@ class _Builder:
 
 
 _CONSTRUCTOR = yaml.SafeLoader("")
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: same nodes, 10x faster
 
 
 def parse_yaml(text: str, file: str) -> Source:
@@ -102,7 +103,7 @@ def parse_yaml(text: str, file: str) -> Source:
         raise SpecError(f"file is larger than {MAX_FILE_BYTES} bytes", Location(file))
     source = Source(file, None)
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        root = yaml.compose(text, Loader=_LOADER)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (0, 0)
