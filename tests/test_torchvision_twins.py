@@ -6,6 +6,7 @@ import pytest
 import torch
 import torchvision
 from torch.fx.passes.shape_prop import ShapeProp
+from torch.nn.attention import SDPBackend, sdpa_kernel
 from torch.utils.flop_counter import FlopCounterMode
 
 import archspec
@@ -84,14 +85,15 @@ def test_every_node_matches_a_real_forward_pass(twin: Twin, compiled) -> None:
 
 
 def test_every_node_macs_match_flop_counter(twin: Twin, compiled) -> None:
-    """FlopCounterMode counts conv, matmul and attention kernels; it sees MHA only outside the fused eval path,
-    so the count runs in training mode (dropout and stochastic depth do not change the arithmetic)."""
+    """FlopCounterMode counts conv, matmul and attention kernels, but not MHA's fused eval path nor the CPU's
+    fused attention kernel: the count runs in training mode with the math attention kernel (dropout and
+    stochastic depth do not change the arithmetic)."""
     spec, model, _ = compiled(twin)
     graph = spec.graph
     counter = FlopCounterMode(display=False)
     model.train()
     try:
-        with counter, torch.no_grad():
+        with counter, torch.no_grad(), sdpa_kernel(SDPBackend.MATH):
             model(torch.randn(2, *graph[graph.input].shape))
     finally:
         model.eval()

@@ -16,7 +16,7 @@ from archspec.ir.graph import Graph, Node
 from archspec.ops import OPS
 from archspec.ops.base import ShapeError
 from archspec.spec.expr import ExprError, referenced_name, resolve
-from archspec.spec.load import BlockRef, describe_error
+from archspec.spec.load import ALIASES, BlockRef, describe_error
 from archspec.spec.schema import (
     BlockItem,
     Item,
@@ -94,11 +94,12 @@ class Builder:
                             shape=(self.spec.input.channels, height, width)))
         x = "input"
         x = self._section("stem", self.spec.stem, x)
-        rows = [(i, row) for i, row in enumerate(self.spec.stages) if self._row_enabled(i, row)]
-        num_blocks = sum(row.n for _, row in rows if row.block in self.blocks and not row.side)
+        rows = [(i, row, self._repeats(i, row)) for i, row in enumerate(self.spec.stages)
+                if self._row_enabled(i, row)]
+        num_blocks = sum(n for _, row, n in rows if row.block in self.blocks and not row.side)
         block_index = 0
-        for i, row in rows:
-            x, block_index = self._stage(i, row, x, block_index, num_blocks)
+        for i, row, n in rows:
+            x, block_index = self._stage(i, row, n, x, block_index, num_blocks)
         x = self._section("head", self.spec.head, x)
         self.graph.outputs = [x, *self.side_outputs]
         return self.graph
@@ -116,6 +117,13 @@ class Builder:
             x = self._item(item, x, scope, (name, i))
         return x
 
+    def _repeats(self, index: int, row: StageRow) -> int:
+        path = ("stages", index, _written(self.source, ("stages", index), "n"))
+        n = self._value(row.n, self._network_scope("", ""), path)
+        if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= 10_000:
+            raise self.source.error(path, f"repeats must be an integer between 1 and 10000, got {n!r}")
+        return n
+
     def _row_enabled(self, index: int, row: StageRow) -> bool:
         if row.when is None:
             return True
@@ -123,7 +131,8 @@ class Builder:
         return bool(self._value(row.when, scope, ("stages", index, "when")))
 
     # 2. stage rows: a block or primitive repeated n times; the stride applies to the first repeat
-    def _stage(self, index: int, row: StageRow, x: str, block_index: int, num_blocks: int) -> tuple[str, int]:
+    def _stage(self, index: int, row: StageRow, n: int, x: str, block_index: int,
+               num_blocks: int) -> tuple[str, int]:
         path: Path = ("stages", index)
         name = row.name or f"stage{index + 1}"
         if name in self.graph.stages or name in ("stem", "head", "input"):
@@ -138,12 +147,12 @@ class Builder:
         args = {key: (value, self.source.locate((*path, key))) for key, value in row.args.items()}
         entry = x
         is_block = row.block in self.blocks
-        for repeat in range(row.n):
+        for repeat in range(n):
             stride = row.stride if repeat == 0 else 1
             row_args = dict(args)
             if row.stride is not None:
                 row_args["stride"] = (stride, self.source.locate((*path, _written(self.source, path, "stride"))))
-            instance = qualify(name, str(repeat)) if row.n > 1 else name
+            instance = qualify(name, str(repeat)) if n > 1 else name
             if is_block:
                 builtins = {"repeat_index": repeat, "block_index": block_index, "num_blocks": num_blocks,
                             "stage_index": index}
@@ -181,6 +190,8 @@ class Builder:
             return self._merge(item.merge, outs, inner, path)
         if isinstance(item, ResidualItem):
             body = self._item(item.residual, x, inner, (*path, "residual"))
+            if not self._value(item.connect, scope, (*path, "connect")):
+                return body
             shortcut = x if item.shortcut is None else self._item(item.shortcut, x, inner, (*path, "shortcut"))
             return self._merge("add", [body, shortcut], inner, path)
         raise scope.source.error(path, "unknown item")
@@ -229,7 +240,8 @@ class Builder:
             raise scope.source.error(path, f"blocks nest deeper than {MAX_BLOCK_DEPTH}")
         ref = self.blocks[kind]
         shape = self.graph[x].shape
-        values: dict[str, Any] = {"in_channels": shape[0], "in_shape": list(shape), **builtins}
+        values: dict[str, Any] = {"in_channels": shape[0], "in_shape": list(shape), "in_dim": shape[-1],
+                                  **builtins}
         if len(shape) == 3:
             values["in_size"] = shape[1]
         values.update(self.variables)
@@ -264,8 +276,11 @@ class Builder:
 
 
 def _written(source: Source, path: Path, key: str) -> str:
+    """The spelling of a stage-row field as written (``s`` for ``stride``, ``layers`` for ``n``, ...)."""
     data = source.data_at(path)
-    if isinstance(data, dict) and key == "stride" and "s" in data:
-        return "s"
+    if isinstance(data, dict):
+        for alias in (key, *ALIASES.get(key, ())):
+            if alias in data:
+                return alias
     return key
 

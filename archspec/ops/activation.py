@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, Literal
 
-from archspec.ops.base import Family, Op, Shape
+from archspec.ops.base import Attrs, Family, Op, Shape
 
 # op name -> torch.nn class name
 ACTIVATIONS: dict[str, str] = {
@@ -26,10 +26,36 @@ class Activation(Op):
         return getattr(nn, self.torch_class)()
 
 
+ActivationName = Literal["relu", "relu6", "silu", "swish", "hardswish", "hardsigmoid", "gelu", "sigmoid", "tanh",
+                         "identity"]
+
+
+class ActivationAttrs(Attrs):
+    """The activation function, by name (so a block can take it as a parameter)."""
+
+    fn: ActivationName
+
+
+class NamedActivation(Op):
+    """An element-wise activation chosen by its ``fn`` attribute: ``{op: activation, fn: $act}``."""
+
+    name = "activation"
+    family = Family.ACTIVATION
+    Attrs = ActivationAttrs
+
+    def module(self, a: ActivationAttrs, inputs: list[Shape], output: Shape):
+        from torch import nn
+
+        return getattr(nn, ACTIVATIONS[ALIASES.get(a.fn, a.fn)])()
+
+    def label(self, a: ActivationAttrs) -> str:
+        return a.fn
+
+
 def activation_ops() -> list[Op]:
     """One Op instance per activation function, aliases included."""
     made = {name: type(f"Act_{name}", (Activation,), {"name": name, "torch_class": cls})()
             for name, cls in ACTIVATIONS.items()}
     aliases = [type(f"Act_{alias}", (Activation,), {"name": alias, "torch_class": ACTIVATIONS[target]})()
                for alias, target in ALIASES.items()]
-    return [*made.values(), *aliases]
+    return [*made.values(), *aliases, NamedActivation()]

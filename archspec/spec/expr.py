@@ -118,6 +118,14 @@ def _eval(node: ast.AST, scope: Mapping[str, Any]) -> Any:
         return True
     if isinstance(node, ast.IfExp):
         return _eval(node.body, scope) if _eval(node.test, scope) else _eval(node.orelse, scope)
+    if isinstance(node, ast.Subscript):
+        container, index = _eval(node.value, scope), _eval(node.slice, scope)
+        if not isinstance(container, list) or isinstance(index, bool) or not isinstance(index, int):
+            raise ExprError("only lists can be indexed, by an integer")
+        try:
+            return container[index]
+        except IndexError:
+            raise ExprError(f"index {index} is out of range for {container}") from None
     if isinstance(node, ast.List | ast.Tuple):
         return [_eval(e, scope) for e in node.elts]
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and not node.keywords:

@@ -26,7 +26,7 @@ from archspec.spec.schema import (
 )
 from archspec.spec.source import Source, read_yaml
 
-_ALIASES = {"stride": ("s",), "n": ("repeats", "layers"), "block": ("op", "operator")}
+ALIASES = {"stride": ("s",), "n": ("repeats", "layers"), "block": ("op", "operator")}
 _RESERVED_ITEM_KEYS = {"name", "when"}
 
 
@@ -46,7 +46,7 @@ def data_path(data: Any, loc: tuple[Any, ...]) -> Path:
     for i, part in enumerate(loc):
         following = loc[i + 1] if i + 1 < len(loc) else None
         if isinstance(data, dict):
-            key = next((k for k in (part, *_ALIASES.get(str(part), ())) if k in data), None)
+            key = next((k for k in (part, *ALIASES.get(str(part), ())) if k in data), None)
             if key is None:
                 if following is None or not isinstance(part, str):
                     path.append(part)  # a missing or unknown field
@@ -64,7 +64,7 @@ def data_path(data: Any, loc: tuple[Any, ...]) -> Path:
 
 def _holds(data: Any, part: Any) -> bool:
     if isinstance(data, dict):
-        return part in data or any(a in data for a in _ALIASES.get(str(part), ()))
+        return part in data or any(a in data for a in ALIASES.get(str(part), ()))
     return isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data)
 
 
@@ -210,7 +210,7 @@ class Resolver:
 def _written_key(source: Source, path: Path, key: str) -> str:
     data = source.data_at(path)
     if isinstance(data, dict):
-        for candidate in (key, *_ALIASES.get(key, ())):
+        for candidate in (key, *ALIASES.get(key, ())):
             if candidate in data:
                 return candidate
     return key

@@ -74,6 +74,7 @@ class ResidualItem(ItemBase):
 
     residual: Item
     shortcut: Item | None = None
+    connect: bool | str = Field(True, description="Whether the skip connection exists; when false only the body.")
 
 
 def _list_as_seq(value: Any) -> Any:
@@ -164,7 +165,8 @@ class StageRow(BaseModel):
     model_config = ConfigDict(extra="allow", frozen=True, populate_by_name=True)
     name: str | None = None
     block: str = Field(validation_alias=AliasChoices("block", "op", "operator"))
-    n: int = Field(1, ge=1, le=10_000, validation_alias=AliasChoices("n", "repeats", "layers"))
+    n: Annotated[int, Field(ge=1, le=10_000)] | str = Field(
+        1, validation_alias=AliasChoices("n", "repeats", "layers"), description="Repeats (or an expression).")
     stride: Annotated[int, Field(ge=1)] | str | None = Field(None, validation_alias=AliasChoices("stride", "s"),
                                      description="Stride of the first repeat; later repeats use 1.")
     resolution: int | None = Field(None, ge=1, description="Expected input resolution (checked).")
