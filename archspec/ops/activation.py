@@ -52,10 +52,29 @@ class NamedActivation(Op):
         return a.fn
 
 
+class LeakyReLUAttrs(Attrs):
+    """Slope for negative inputs."""
+
+    slope: float = 0.01
+
+
+class LeakyReLU(Op):
+    """Leaky ReLU: x for x > 0, slope * x otherwise (YOLO uses 0.1)."""
+
+    name = "leaky_relu"
+    family = Family.ACTIVATION
+    Attrs = LeakyReLUAttrs
+
+    def module(self, a: LeakyReLUAttrs, inputs: list[Shape], output: Shape):
+        from torch import nn
+
+        return nn.LeakyReLU(a.slope)
+
+
 def activation_ops() -> list[Op]:
     """One Op instance per activation function, aliases included."""
     made = {name: type(f"Act_{name}", (Activation,), {"name": name, "torch_class": cls})()
             for name, cls in ACTIVATIONS.items()}
     aliases = [type(f"Act_{alias}", (Activation,), {"name": alias, "torch_class": ACTIVATIONS[target]})()
                for alias, target in ALIASES.items()]
-    return [*made.values(), *aliases, NamedActivation()]
+    return [*made.values(), *aliases, NamedActivation(), LeakyReLU()]

@@ -105,6 +105,7 @@ class Op:
     arity: ClassVar[int | None] = 1  # None: two or more inputs
     aliases: ClassVar[tuple[str, ...]] = ()
     global_context: ClassVar[bool] = False  # output depends on the whole input besides its local window
+    channel_attrs: ClassVar[tuple[str, ...]] = ()  # attributes that are channel counts (width scaling)
 
     def infer(self, attrs: Any, inputs: list[Shape]) -> Shape:
         """The output shape (batch excluded) for the given input shapes."""

@@ -70,6 +70,7 @@ class Conv(Op):
     name = "conv"
     family = Family.CONV
     Attrs = ConvAttrs
+    channel_attrs = ("out",)
 
     def _geometry(self, a: ConvAttrs, shape: Shape) -> tuple[tuple[int, int], list[tuple[int, int]]]:
         kernel, stride, dilation = pair(a.kernel), pair(a.stride), pair(a.dilation)

@@ -25,6 +25,7 @@ class SqueezeExcite(Op):
     name = "squeeze_excite"
     family = Family.ATTENTION
     Attrs = SqueezeExciteAttrs
+    channel_attrs = ("squeeze",)
     aliases = ("se",)
     global_context = True
 

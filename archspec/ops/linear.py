@@ -18,6 +18,7 @@ class Linear(Op):
     name = "linear"
     family = Family.LINEAR
     Attrs = LinearAttrs
+    channel_attrs = ("out",)
 
     def infer(self, a: LinearAttrs, inputs: list[Shape]) -> Shape:
         return (*inputs[0][:-1], a.out)

@@ -87,6 +87,70 @@ class Multiply(Op):
         return (operator.mul if len(inputs) == 2 else product_all), {}
 
 
+class ScaleAttrs(Attrs):
+    """Constant factor (Inception-ResNet's residual scaling)."""
+
+    factor: float
+
+
+def scale(tensor, factor: float):
+    """Multiply by a constant."""
+    return tensor * factor
+
+
+class Scale(Op):
+    """Multiply by a constant factor."""
+
+    name = "scale"
+    family = Family.TENSOR
+    Attrs = ScaleAttrs
+
+    def function(self, a: ScaleAttrs, inputs: list[Shape]):
+        return scale, {"factor": a.factor}
+
+    def label(self, a: ScaleAttrs) -> str:
+        return f"x{a.factor:g}"
+
+
+class SliceAttrs(Attrs):
+    """Keep ``start:stop`` along ``dim`` (0 = channels); ``stop`` defaults to the end."""
+
+    start: Annotated[int, Field(ge=0)] = 0
+    stop: Annotated[int, Field(ge=1)] | None = None
+    dim: Annotated[int, Field(ge=0)] = 0
+
+
+def slice_dim(tensor, dim: int, start: int, stop: int):
+    """``tensor[:, ..., start:stop]`` along ``dim`` (batch excluded from ``dim``)."""
+    return tensor.narrow(dim + 1, start, stop - start)
+
+
+class Slice(Op):
+    """A contiguous slice of channels (ShuffleNet v2's channel split)."""
+
+    name = "slice"
+    family = Family.TENSOR
+    Attrs = SliceAttrs
+
+    def _stop(self, a: SliceAttrs, shape: Shape) -> int:
+        return shape[a.dim] if a.stop is None else a.stop
+
+    def infer(self, a: SliceAttrs, inputs: list[Shape]) -> Shape:
+        shape = inputs[0]
+        if a.dim >= len(shape):
+            raise ShapeError(f"slice dim {a.dim} is out of range for shape {list(shape)}")
+        stop = self._stop(a, shape)
+        if not a.start < stop <= shape[a.dim]:
+            raise ShapeError(f"slice {a.start}:{stop} is empty or beyond size {shape[a.dim]}")
+        return (*shape[: a.dim], stop - a.start, *shape[a.dim + 1:])
+
+    def cost(self, a: SliceAttrs, inputs: list[Shape], output: Shape) -> Cost:
+        return Cost()
+
+    def function(self, a: SliceAttrs, inputs: list[Shape]):
+        return slice_dim, {"dim": a.dim, "start": a.start, "stop": self._stop(a, inputs[0])}
+
+
 class ConcatAttrs(Attrs):
     """Dimension to concatenate along (0 = channels/tokens; the batch is not counted)."""
 

@@ -35,6 +35,7 @@ class PatchEmbed(Op):
     name = "patch_embed"
     family = Family.TOKEN
     Attrs = PatchEmbedAttrs
+    channel_attrs = ("dim",)
 
     def infer(self, a: PatchEmbedAttrs, inputs: list[Shape]) -> Shape:
         require_rank(self.name, inputs, (3,), "a (C, H, W) image")

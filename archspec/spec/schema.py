@@ -117,6 +117,8 @@ class BlockDef(Strict):
 
     doc: str = Field(description="One line saying what the block is.")
     params: dict[str, Value] = Field(default_factory=dict)
+    channel_params: list[str] = Field(default_factory=list,
+                                      description="Parameters that are channel counts (width scaling multiplies them).")
     body: Item
 
 
@@ -180,6 +182,17 @@ class StageRow(BaseModel):
         return dict(self.model_extra or {})
 
 
+class Scaling(Strict):
+    """How the network scales: compound coefficients and rounding (EfficientNet, Sec. 3.3)."""
+
+    alpha: float = Field(1.2, gt=0, description="Depth coefficient: repeats grow by alpha^phi.")
+    beta: float = Field(1.1, gt=0, description="Width coefficient: channels grow by beta^phi.")
+    gamma: float = Field(1.15, gt=0, description="Resolution coefficient: resolution grows by gamma^phi.")
+    divisor: int = Field(8, ge=1, description="Scaled channels are rounded to a multiple of this.")
+    channel_variables: list[str] = Field(default_factory=list,
+                                         description="Variables that are channel counts (e.g. a transformer's width).")
+
+
 class NetworkSpec(Strict):
     """A whole network: input, stem, stages (the paper's table) and head, plus the blocks they use."""
 
@@ -192,6 +205,7 @@ class NetworkSpec(Strict):
     input: InputSpec = Field(default_factory=InputSpec)
     variables: dict[str, Value] = Field(default_factory=dict,
                                         description="Network-wide settings; they also configure blocks by name.")
+    scaling: Scaling | None = None
     imports: list[str] = Field(default_factory=list, description="Block library files, relative to this file.")
     blocks: dict[str, BlockDef] = Field(default_factory=dict)
     stem: list[Item] = Field(default_factory=list)
