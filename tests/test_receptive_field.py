@@ -9,7 +9,7 @@ import torchvision
 from torch import nn
 
 import archspec
-from tests.conftest import SPECS
+from tests.library import SPECS
 
 
 def _linearise(model: nn.Module) -> nn.Module:

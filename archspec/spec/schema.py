@@ -139,19 +139,25 @@ class Paper(Strict):
 
 
 class Reported(Strict):
-    """Published ImageNet accuracy and its source."""
+    """Published figures and their source: ImageNet accuracy, and the paper's own params and MACs if given."""
 
     top1: float | None = Field(None, ge=0, le=100)
     top5: float | None = Field(None, ge=0, le=100)
     source: str
+    params: int | None = Field(None, ge=1, description="Parameters as the paper reports them.")
+    macs: int | None = Field(None, ge=1, description="Multiply-adds as the paper reports them.")
+    tolerance: float = Field(0.0, ge=0, le=1, description="Relative gap allowed against the paper's rounded figures.")
+    convention: str | None = Field(None, description="How the paper counts, and why figures may differ.")
 
 
 class Reference(Strict):
-    """Independent implementations the spec is checked against."""
+    """An independent implementation the spec is checked against (torchvision or timm)."""
 
     torchvision: str | None = None
     timm: str | None = None
     kwargs: dict[str, Value] = Field(default_factory=dict, description="Constructor arguments of the reference.")
+    output: int = Field(0, ge=0, description="Which output of the reference to compare when it returns several.")
+    weights: str | None = Field(None, description="torchvision weights whose figures apply (default: DEFAULT).")
 
 
 class InputSpec(Strict):

@@ -1,0 +1,50 @@
+"""The library under test: every spec file, and how to build its independent reference."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+import archspec
+
+SPECS = Path(__file__).resolve().parent.parent / "specs"
+LIBRARY = sorted(path.stem for path in SPECS.glob("*.yaml"))
+
+
+def load(name: str) -> archspec.Spec:
+    """Load a library spec by name."""
+    return archspec.load(SPECS / f"{name}.yaml")
+
+
+def reference_model(spec: archspec.Spec) -> torch.nn.Module:
+    """The torchvision or timm twin of a spec, randomly initialised, in eval mode."""
+    reference = spec.network.reference
+    assert reference is not None
+    kwargs = dict(reference.kwargs)
+    if reference.torchvision:
+        import torchvision
+
+        return torchvision.models.get_model(reference.torchvision, weights=None, **kwargs).eval()
+    import timm
+
+    return timm.create_model(reference.timm, pretrained=False, **kwargs).eval()
+
+
+def published_macs(spec: archspec.Spec) -> float | None:
+    """torchvision's published GMACs (its weights' ``_ops``), when it has weights for the twin."""
+    reference = spec.network.reference
+    if reference is None or not reference.torchvision:
+        return None
+    import torchvision
+
+    try:
+        weights = torchvision.models.get_model_weights(reference.torchvision)
+    except ValueError:
+        return None
+    return weights[reference.weights or "DEFAULT"].meta.get("_ops")
+
+
+def with_reference(names: list[str]) -> list[str]:
+    """The names whose spec declares an independent implementation."""
+    return [n for n in names if load(n).network.reference is not None]
