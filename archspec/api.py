@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path as FsPath
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from archspec.analysis import analyze_graph
 from archspec.analysis.report import Report, make_report
@@ -34,18 +34,25 @@ class Spec:
         """The network's name."""
         return self.network.name
 
-    def with_overrides(self, *, num_classes: int | None = None, image_size: int | None = None) -> Spec:
-        """A copy with a different number of classes (the ``num_classes`` variable) or input resolution."""
+    def with_overrides(self, *, num_classes: int | None = None, image_size: int | None = None,
+                       variables: dict[str, Any] | None = None) -> Spec:
+        """A copy with other values for ``variables`` (``num_classes`` is one) or another input resolution."""
         network = self.network
+        updates = dict(variables or {})
         if num_classes is not None:
-            if num_classes < 1:
-                raise SpecError(f"--num-classes must be >= 1, got {num_classes}")
-            if "num_classes" not in network.variables:
-                raise self.source.error(("variables",), "this spec has no 'num_classes' variable to override")
-            network = network.model_copy(update={"variables": {**network.variables, "num_classes": num_classes}})
+            if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 1:
+                raise SpecError(f"--num-classes must be an integer >= 1, got {num_classes!r}")
+            updates["num_classes"] = num_classes
+        unknown = [name for name in updates if name not in network.variables]
+        if unknown:
+            known = ", ".join(sorted(network.variables)) or "none"
+            raise self.source.error(("variables",), f"this spec has no {unknown[0]!r} variable to override "
+                                                    f"(variables: {known})")
+        if updates:
+            network = network.model_copy(update={"variables": {**network.variables, **updates}})
         if image_size is not None:
-            if not 1 <= image_size <= 16384:
-                raise SpecError(f"--image-size must be between 1 and 16384, got {image_size}")
+            if isinstance(image_size, bool) or not isinstance(image_size, int) or not 1 <= image_size <= 16384:
+                raise SpecError(f"--image-size must be an integer between 1 and 16384, got {image_size!r}")
             network = network.model_copy(
                 update={"input": network.input.model_copy(update={"resolution": image_size})})
         return Spec(network, self.source, self.blocks)
@@ -68,10 +75,11 @@ class Spec:
         return to_module(self.graph)
 
 
-def load(path: str | FsPath, *, num_classes: int | None = None, image_size: int | None = None) -> Spec:
-    """Read and validate a spec file; optional overrides as in the command line."""
+def load(path: str | FsPath, *, num_classes: int | None = None, image_size: int | None = None,
+         variables: dict[str, Any] | None = None) -> Spec:
+    """Read and validate a spec file; optional overrides as on the command line."""
     network, source, blocks = read_spec(path)
     spec = Spec(network, source, blocks)
-    if num_classes is not None or image_size is not None:
-        spec = spec.with_overrides(num_classes=num_classes, image_size=image_size)
+    if num_classes is not None or image_size is not None or variables:
+        spec = spec.with_overrides(num_classes=num_classes, image_size=image_size, variables=variables)
     return spec

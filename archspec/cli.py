@@ -9,11 +9,15 @@ import sys
 import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
+
+import yaml
 
 from archspec.api import Spec, load
 from archspec.errors import ArchspecError, SpecError
 
 EXIT_USAGE = 2
+SORT_KEYS = ("name", "params", "macs", "receptive_field", "top1")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -21,16 +25,40 @@ class _Parser(argparse.ArgumentParser):
         raise SpecError(f"{self.prog}: {message}")
 
 
+def _override_options(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    parser.add_argument("--num-classes", type=int, metavar="N", help="override the number of classes")
+    parser.add_argument("--image-size", type=int, metavar="PX", help="override the input resolution")
+    parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                        help="override a spec variable (repeatable), e.g. --set width_mult=0.5")
+    return parser
+
+
 def _spec_options() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("spec", help="spec file (YAML)")
-    common.add_argument("--num-classes", type=int, metavar="N", help="override the number of classes")
-    common.add_argument("--image-size", type=int, metavar="PX", help="override the input resolution")
-    return common
+    return _override_options(common)
 
 
-def _load(args: argparse.Namespace) -> Spec:
-    return load(args.spec, num_classes=args.num_classes, image_size=args.image_size)
+def parse_assignments(pairs: list[str]) -> dict[str, Any]:
+    """``["a=1", "b=relu"]`` -> ``{"a": 1, "b": "relu"}``; values are read as YAML scalars."""
+    values: dict[str, Any] = {}
+    for pair in pairs:
+        name, sep, text = pair.partition("=")
+        if not sep or not name.strip().isidentifier():
+            raise SpecError(f"--set expects NAME=VALUE, got {pair!r}")
+        try:
+            value = yaml.safe_load(text) if text.strip() else None
+        except yaml.YAMLError:
+            raise SpecError(f"--set {name}: cannot read value {text!r}") from None
+        if isinstance(value, dict) or value is None:
+            raise SpecError(f"--set {name}: expected a number, string, boolean or list, got {text!r}")
+        values[name.strip()] = value
+    return values
+
+
+def _load(args: argparse.Namespace, path: str | None = None) -> Spec:
+    return load(path or args.spec, num_classes=args.num_classes, image_size=args.image_size,
+                variables=parse_assignments(args.set))
 
 
 def write_atomically(path: str, write: Callable[[str], None]) -> None:
@@ -71,6 +99,47 @@ def cmd_build(args: argparse.Namespace) -> int:
     return 0
 
 
+def default_library() -> Path:
+    """``./specs`` when it exists, else the library next to the installed package."""
+    local = Path("specs")
+    return local if local.is_dir() else Path(__file__).resolve().parent.parent / "specs"
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    """Analyse every spec of a folder and print one row each."""
+    from archspec.backends.text import overview
+
+    folder = Path(args.folder) if args.folder else default_library()
+    paths = sorted(folder.glob("*.yaml"))
+    if not paths:
+        raise SpecError(f"no spec files in {str(folder)!r}")
+    return _overview(args, [str(p) for p in paths], overview)
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    """Print several specs' figures side by side."""
+    from archspec.backends.text import side_by_side
+
+    return _overview(args, args.specs, side_by_side)
+
+
+def _overview(args: argparse.Namespace, paths: list[str], render: Callable[..., str]) -> int:
+    from archspec.backends.text import entry
+
+    entries, failed = [], 0
+    for path in paths:
+        try:
+            spec = _load(args, path)
+            entries.append(entry(spec.network, spec.analyze()))
+        except ArchspecError as exc:
+            failed += 1
+            print(str(exc), file=sys.stderr)
+    key = getattr(args, "sort", None) or "name"
+    entries.sort(key=lambda e: (e[key] is None, e[key] if key == "name" else -(e[key] or 0)))
+    print(json.dumps(entries) if args.json else render(entries))
+    return EXIT_USAGE if failed else 0
+
+
 def make_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand."""
     parser = _Parser(prog="archspec", description="Validate, analyse and compile architecture specs.")
@@ -82,6 +151,17 @@ def make_parser() -> argparse.ArgumentParser:
     build.add_argument("--layers", action="store_true", help="one row per layer instead of per stage")
     build.add_argument("-o", "--output", metavar="FILE.pt", help="save the compiled module (whole module)")
     build.set_defaults(run=cmd_build)
+
+    listing = _override_options(sub.add_parser("list", help="every spec of the library with its figures"))
+    listing.add_argument("folder", nargs="?", help="folder of specs (default: ./specs or the installed library)")
+    listing.add_argument("--sort", choices=SORT_KEYS, default="name", help="sort by (largest first)")
+    listing.add_argument("--json", action="store_true", help="print a JSON list")
+    listing.set_defaults(run=cmd_list)
+
+    compare = _override_options(sub.add_parser("compare", help="several specs side by side"))
+    compare.add_argument("specs", nargs="+", help="spec files")
+    compare.add_argument("--json", action="store_true", help="print a JSON list")
+    compare.set_defaults(run=cmd_compare)
     return parser
 
 

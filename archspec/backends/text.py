@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from archspec.analysis.report import BYTES_PER_ELEMENT, Report, Row
+from archspec.spec.schema import NetworkSpec
 
 
 def human(value: float, unit: str = "") -> str:
@@ -66,3 +69,46 @@ def summary(report: Report, layers: bool = False) -> str:
         + ("; * = sees global context (SE/attention)" if rf["global_context"] else ""),
     ]
     return "\n".join(lines)
+
+
+def entry(network: NetworkSpec, report: Report) -> dict[str, Any]:
+    """One network's headline figures, for ``list`` and ``compare``."""
+    reported = network.reported
+    return {
+        "name": network.name,
+        "input": _shape(report.input_shape),
+        "params": report.params,
+        "macs": report.macs,
+        "flops": report.flops,
+        "activations": report.activations,
+        "receptive_field": report.receptive_field["size"][0],
+        "rf_stride": report.receptive_field["stride"][0],
+        "top1": reported.top1 if reported else None,
+        "top5": reported.top5 if reported else None,
+        "source": reported.source if reported and reported.top1 is not None else None,
+        "paper": f"{network.paper.title} ({network.paper.year})" if network.paper else None,
+    }
+
+
+def _top1(e: dict[str, Any]) -> str:
+    return f"{e['top1']:.2f}" if e["top1"] is not None else "-"
+
+
+def overview(entries: list[dict[str, Any]]) -> str:
+    """One row per network: params, MACs, receptive field, reported top-1 and its source."""
+    header = ["network", "input", "params", "GMACs", "RF", "top-1", "source of top-1"]
+    rows = [[e["name"], e["input"], human(e["params"]), f"{e['macs'] / 1e9:.3f}", str(e["receptive_field"]),
+             _top1(e), e["source"] or ""] for e in entries]
+    return "\n".join(_table(header, rows, {2, 3, 4, 5}))
+
+
+def side_by_side(entries: list[dict[str, Any]]) -> str:
+    """One column per network, one row per figure."""
+    fields = [("input", lambda e: e["input"]), ("params", lambda e: f"{e['params']:,}"),
+              ("MACs", lambda e: f"{e['macs']:,}"), ("FLOPs (2 x MACs)", lambda e: f"{e['flops']:,}"),
+              ("activations / sample", lambda e: f"{e['activations']:,}"),
+              ("receptive field", lambda e: f"{e['receptive_field']} px / stride {e['rf_stride']}"),
+              ("top-1 (reported)", _top1), ("top-5 (reported)", lambda e: f"{e['top5']:.2f}" if e["top5"] else "-")]
+    header = ["", *(e["name"] for e in entries)]
+    rows = [[label, *(get(e) for e in entries)] for label, get in fields]
+    return "\n".join(_table(header, rows, set(range(1, len(header)))))

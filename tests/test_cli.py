@@ -1,0 +1,77 @@
+"""The command line: build, list, compare and the override flags, in-process."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+
+from archspec.cli import main
+from tests.library import SPECS
+
+RESNET = str(SPECS / "resnet50.yaml")
+
+
+def test_build_prints_stages_and_totals(capsys) -> None:
+    assert main(["build", RESNET]) == 0
+    out = capsys.readouterr().out
+    for stage in ("stem", "layer1", "layer4", "head"):
+        assert f"\n{stage} " in out
+    assert "25,557,032" in out and "FLOPs" in out and "= 2 x MACs" in out
+
+
+def test_build_json_has_the_promised_keys(capsys) -> None:
+    assert main(["build", RESNET, "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    for key in ("name", "input_shape", "output_shape", "params", "buffers", "macs", "flops", "activations",
+                "receptive_field", "layers"):
+        assert key in data
+    assert set(data["receptive_field"]) >= {"size", "stride", "padding"}
+    assert data["flops"] == 2 * data["macs"]
+    layer = data["layers"][1]
+    assert set(layer) >= {"name", "op", "output_shape", "params", "macs", "receptive_field"}
+    assert sum(layer["params"] for layer in data["layers"]) == data["params"]
+
+
+def test_build_saves_a_loadable_whole_module(tmp_path: Path, capsys) -> None:
+    target = tmp_path / "r.pt"
+    assert main(["build", RESNET, "-o", str(target), "--num-classes", "7", "--image-size", "64"]) == 0
+    model = torch.load(target, weights_only=False).eval()
+    with torch.no_grad():
+        assert model(torch.randn(1, 3, 64, 64)).shape == (1, 7)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.pt"]
+
+
+def test_overrides_change_the_figures(capsys) -> None:
+    assert main(["build", RESNET, "--json", "--num-classes", "10", "--image-size", "112"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["output_shape"] == [10] and data["input_shape"] == [3, 112, 112]
+    assert data["params"] == 25_557_032 - 2048 * 990 - 990
+
+
+def test_set_overrides_a_variable(capsys) -> None:
+    vit = str(SPECS / "vit_b_16.yaml")
+    assert main(["build", vit, "--json", "--set", "layers=1", "--set", "hidden=64", "--set", "mlp=128",
+                 "--set", "heads=4"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    d, mlp, tokens = 64, 128, 197
+    layer = 4 * d * d + 4 * d + 2 * d * mlp + mlp + d + 4 * d  # attention, MLP, two layer norms
+    stem = d * 3 * 16 * 16 + d + d + tokens * d
+    assert data["params"] == stem + layer + 2 * d + d * 1000 + 1000
+
+
+def test_set_rejects_unknown_variables(capsys) -> None:
+    assert main(["build", RESNET, "--set", "depth=3"]) == 2
+    assert "no 'depth' variable" in capsys.readouterr().err
+
+
+def test_list_and_compare(capsys) -> None:
+    assert main(["list", str(SPECS), "--sort", "macs", "--json"]) == 0
+    entries = json.loads(capsys.readouterr().out)
+    assert {"resnet50", "vit_b_16"} <= {e["name"] for e in entries}
+    macs = [e["macs"] for e in entries]
+    assert macs == sorted(macs, reverse=True)
+    assert main(["compare", RESNET, str(SPECS / "densenet121.yaml")]) == 0
+    out = capsys.readouterr().out
+    assert "resnet50" in out and "densenet121" in out and "25,557,032" in out
