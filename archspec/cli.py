@@ -8,6 +8,7 @@ import os
 import sys
 import tempfile
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,9 @@ import yaml
 
 from archspec.api import Spec, load
 from archspec.errors import ArchspecError, SpecError
+from archspec.spec.dump import dump_spec
+from archspec.spec.schema import Scaling
+from archspec.transforms.scaling import Multipliers, ScalingOutcome, exact, scale
 
 EXIT_USAGE = 2
 SORT_KEYS = ("name", "params", "macs", "receptive_field", "top1")
@@ -99,6 +103,97 @@ def cmd_build(args: argparse.Namespace) -> int:
     return 0
 
 
+def multipliers_from_args(spec: Spec, args: argparse.Namespace) -> tuple[Multipliers, float | None]:
+    """The multipliers the flags ask for: --phi with the spec's (or given) coefficients, times any of
+    --depth/--width/--resolution; --image-size sets the resolution absolutely."""
+    base = spec.network.scaling or Scaling()
+    phi = args.phi
+    if phi is not None:
+        coefficients = base.model_copy(update={k: getattr(args, k) for k in ("alpha", "beta", "gamma")
+                                               if getattr(args, k) is not None})
+        if min(coefficients.alpha, coefficients.beta, coefficients.gamma) <= 0:
+            raise SpecError("--alpha, --beta and --gamma must be > 0")
+        multipliers = Multipliers.compound(phi, coefficients)
+    else:
+        multipliers = Multipliers()
+    updates: dict[str, Any] = {}
+    for flag in ("depth", "width", "resolution"):
+        value = getattr(args, flag)
+        if value is not None:
+            if not 0 < value <= 100:
+                raise SpecError(f"--{flag} must be > 0 and <= 100, got {value}")
+            updates[flag] = getattr(multipliers, flag) * exact(value)
+    if args.image_size is not None:
+        if not 1 <= args.image_size <= 16384:
+            raise SpecError(f"--image-size must be between 1 and 16384, got {args.image_size}")
+        updates["image_size"] = args.image_size
+    if args.divisor is not None and args.divisor < 1:
+        raise SpecError(f"--divisor must be >= 1, got {args.divisor}")
+    return replace(multipliers, **updates), phi
+
+
+def cmd_scale(args: argparse.Namespace) -> int:
+    """Scale a spec (compound or per dimension) and print the new spec and its analysis."""
+    spec = load(args.spec, num_classes=args.num_classes, variables=parse_assignments(args.set))
+    if args.search:
+        return run_search(spec, args)
+    multipliers, phi = multipliers_from_args(spec, args)
+    scaled, achieved = scale(spec, multipliers, name=args.name, divisor=args.divisor)
+    report, base = scaled.analyze(), spec.analyze()
+    source_dir = Path(spec.source.file).parent
+    target_dir = Path(args.output).parent if args.output else source_dir
+    text = dump_spec(scaled.network, spec.source.data, source_dir, target_dir)
+    outcome = ScalingOutcome(multipliers, achieved, phi, base.macs, report.macs, base.params, report.params)
+    if args.output:
+        write_atomically(args.output, lambda tmp: Path(tmp).write_text(text))
+    if args.json:
+        data = {**report.to_dict(), "scaling": outcome.to_dict()}
+        if not args.output:
+            data["spec"] = text
+        print(json.dumps(data))
+    elif args.output:
+        from archspec.backends.text import summary
+
+        print(f"{outcome.describe()}\n\n{summary(report)}\n\nwrote {args.output}")
+    else:
+        print(text, end="")
+        print(outcome.describe(), file=sys.stderr)
+    return 0
+
+
+def run_search(spec: Spec, args: argparse.Namespace) -> int:
+    """The paper's step 1: candidates (alpha, beta, gamma) near the target, analysed at phi = 1, ranked."""
+    from archspec.backends.text import search_table
+    from archspec.transforms.search import grid, score_with_command
+
+    candidates = grid(args.target, args.tolerance, args.step)
+    if not candidates:
+        raise SpecError(f"no (alpha, beta, gamma) on a {args.step} grid lies within {args.tolerance} of "
+                        f"{args.target}")
+    base = spec.analyze()
+    results = []
+    for index, (alpha, beta, gamma) in enumerate(candidates, 1):
+        print(f"\r[{index}/{len(candidates)}] alpha={alpha:.2f} beta={beta:.2f} gamma={gamma:.2f}",
+              end="", file=sys.stderr, flush=True)
+        multipliers = Multipliers(exact(alpha), exact(beta), exact(gamma))
+        scaled, _ = scale(spec, multipliers, divisor=args.divisor)
+        report = scaled.analyze()
+        score = None
+        if args.score:
+            score = score_with_command(args.score, dump_spec(scaled.network, spec.source.data,
+                                                             Path(spec.source.file).parent, None),
+                                       Path(spec.source.file).parent)
+        results.append({"alpha": alpha, "beta": beta, "gamma": gamma, "product": alpha * beta**2 * gamma**2,
+                        "params": report.params, "macs": report.macs, "macs_ratio": report.macs / base.macs,
+                        "score": score})
+    print(file=sys.stderr)
+    key = (lambda r: -(r["score"] if r["score"] is not None else float("-inf"))) if args.score \
+        else (lambda r: abs(r["macs_ratio"] - args.target))
+    results.sort(key=key)
+    print(json.dumps(results[: args.top]) if args.json else search_table(results[: args.top], args.target))
+    return 0
+
+
 def default_library() -> Path:
     """``./specs`` when it exists, else the library next to the installed package."""
     local = Path("specs")
@@ -151,6 +246,32 @@ def make_parser() -> argparse.ArgumentParser:
     build.add_argument("--layers", action="store_true", help="one row per layer instead of per stage")
     build.add_argument("-o", "--output", metavar="FILE.pt", help="save the compiled module (whole module)")
     build.set_defaults(run=cmd_build)
+
+    scale = sub.add_parser("scale", help="scale a spec: compound (--phi) or per dimension; writes a new spec")
+    scale.add_argument("spec", help="spec file (YAML)")
+    scale.add_argument("--num-classes", type=int, metavar="N", help="override the number of classes")
+    scale.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help="override a variable")
+    scale.add_argument("--phi", type=float, help="compound coefficient: depth alpha^phi, width beta^phi, "
+                                                 "resolution gamma^phi")
+    for name, what in (("alpha", "depth"), ("beta", "width"), ("gamma", "resolution")):
+        scale.add_argument(f"--{name}", type=float, help=f"{what} coefficient for --phi (default: the spec's)")
+    scale.add_argument("--depth", type=float, metavar="D", help="depth multiplier (stage repeats)")
+    scale.add_argument("--width", type=float, metavar="W", help="width multiplier (channels)")
+    scale.add_argument("--resolution", type=float, metavar="R", help="resolution multiplier")
+    scale.add_argument("--image-size", type=int, metavar="PX", help="set the scaled input resolution")
+    scale.add_argument("--divisor", type=int, help="round channels to a multiple of this (default: the spec's, 8)")
+    scale.add_argument("--name", help="name of the scaled network (default: <name>_scaled)")
+    scale.add_argument("-o", "--output", metavar="FILE.yaml", help="write the scaled spec here (else stdout)")
+    scale.add_argument("--json", action="store_true", help="print the analysis as JSON")
+    scale.add_argument("--search", action="store_true", help="grid-search alpha, beta, gamma (paper's step 1)")
+    scale.add_argument("--target", type=float, default=2.0, help="--search: target of alpha*beta^2*gamma^2")
+    scale.add_argument("--tolerance", type=float, default=0.1, help="--search: allowed distance from the target")
+    scale.add_argument("--step", type=float, default=0.05, help="--search: grid step")
+    scale.add_argument("--score", metavar="CMD", help="--search: command run on each candidate spec file "
+                                                      "({} is replaced by its path, else appended); ranks by "
+                                                      "the last number it prints, highest first")
+    scale.add_argument("--top", type=int, default=20, help="--search: rows to print")
+    scale.set_defaults(run=cmd_scale)
 
     listing = _override_options(sub.add_parser("list", help="every spec of the library with its figures"))
     listing.add_argument("folder", nargs="?", help="folder of specs (default: ./specs or the installed library)")

@@ -112,3 +112,12 @@ def side_by_side(entries: list[dict[str, Any]]) -> str:
     header = ["", *(e["name"] for e in entries)]
     rows = [[label, *(get(e) for e in entries)] for label, get in fields]
     return "\n".join(_table(header, rows, set(range(1, len(header)))))
+
+
+def search_table(results: list[dict[str, Any]], target: float) -> str:
+    """Candidates of the compound-coefficient search, best first."""
+    header = ["alpha", "beta", "gamma", "a*b^2*g^2", "params", "GMACs", f"MACs ratio (target {target:g})", "score"]
+    rows = [[f"{r['alpha']:.2f}", f"{r['beta']:.2f}", f"{r['gamma']:.2f}", f"{r['product']:.3f}",
+             human(r["params"]), f"{r['macs'] / 1e9:.3f}", f"{r['macs_ratio']:.3f}",
+             "" if r["score"] is None else f"{r['score']:g}"] for r in results]
+    return "\n".join(_table(header, rows, set(range(len(header)))))

@@ -112,6 +112,7 @@ class Builder:
         if not items:
             return x
         self.graph.stages.append(name)
+        self.graph.stage_inputs[name] = self.graph[x].shape
         scope = self._network_scope(name, name)
         for i, item in enumerate(items):
             x = self._item(item, x, scope, (name, i))
@@ -138,6 +139,8 @@ class Builder:
         if name in self.graph.stages or name in ("stem", "head", "input"):
             raise self.source.error((*path, "name"), f"duplicate stage name {name!r}")
         self.graph.stages.append(name)
+        self.graph.stage_inputs[name] = self.graph[x].shape
+        self.graph.stage_rows[name] = index
         scope = self._network_scope(name, name)
         if row.resolution is not None:
             actual = self.graph[x].shape[1:]

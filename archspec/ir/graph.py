@@ -67,6 +67,8 @@ class Graph:
     input: str = "input"
     outputs: list[str] = field(default_factory=list)
     stages: list[str] = field(default_factory=list)
+    stage_inputs: dict[str, Shape] = field(default_factory=dict)  # input shape of each stage (table row)
+    stage_rows: dict[str, int] = field(default_factory=dict)  # stage name -> index of its row in the spec
     memory: Any = None  # set by the memory pass
 
     def add(self, node: Node) -> Node:

@@ -197,6 +197,8 @@ class Scaling(Strict):
     divisor: int = Field(8, ge=1, description="Scaled channels are rounded to a multiple of this.")
     channel_variables: list[str] = Field(default_factory=list,
                                          description="Variables that are channel counts (e.g. a transformer's width).")
+    depth_variables: list[str] = Field(default_factory=list,
+                                       description="Variables that are repeat counts (e.g. a transformer's layers).")
 
 
 class NetworkSpec(Strict):
