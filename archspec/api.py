@@ -53,8 +53,10 @@ class Spec:
         if image_size is not None:
             if isinstance(image_size, bool) or not isinstance(image_size, int) or not 1 <= image_size <= 16384:
                 raise SpecError(f"--image-size must be an integer between 1 and 16384, got {image_size!r}")
+            # the table's resolution column describes the spec's own input size, so it no longer applies
+            stages = [row.model_copy(update={"resolution": None}) for row in network.stages]
             network = network.model_copy(
-                update={"input": network.input.model_copy(update={"resolution": image_size})})
+                update={"input": network.input.model_copy(update={"resolution": image_size}), "stages": stages})
         return Spec(network, self.source, self.blocks)
 
     @cached_property

@@ -31,8 +31,9 @@ def reference_model(spec: archspec.Spec) -> torch.nn.Module:
     return timm.create_model(reference.timm, pretrained=False, **kwargs).eval()
 
 
-def published_macs(spec: archspec.Spec) -> float | None:
-    """torchvision's published GMACs (its weights' ``_ops``), when it has weights for the twin."""
+def published_macs(spec: archspec.Spec) -> tuple[float, int] | None:
+    """torchvision's published GMACs (its weights' ``_ops``) and the resolution they were measured at
+    (the weights' evaluation crop), when torchvision has weights for the twin."""
     reference = spec.network.reference
     if reference is None or not reference.torchvision:
         return None
@@ -42,7 +43,12 @@ def published_macs(spec: archspec.Spec) -> float | None:
         weights = torchvision.models.get_model_weights(reference.torchvision)
     except ValueError:
         return None
-    return weights[reference.weights or "DEFAULT"].meta.get("_ops")
+    chosen = weights[reference.weights or "DEFAULT"]
+    ops = chosen.meta.get("_ops")
+    if ops is None:
+        return None
+    crop = getattr(chosen.transforms(), "crop_size", None)
+    return ops, int(crop[0]) if crop else spec.analyze().input_shape[1]
 
 
 def with_reference(names: list[str]) -> list[str]:

@@ -27,7 +27,13 @@ def _represent_list(dumper: yaml.SafeDumper, data: list[Any]) -> yaml.Node:
     return dumper.represent_sequence("tag:yaml.org,2002:seq", data, flow_style=flat)
 
 
+def _represent_str(dumper: yaml.SafeDumper, data: str) -> yaml.Node:
+    style = ">" if "\n" in data else None  # long notes stay folded text, exactly as written
+    return dumper.represent_scalar("tag:yaml.org,2002:str", data, style=style)
+
+
 _Dumper.add_representer(dict, _represent_dict)
+_Dumper.add_representer(str, _represent_str)
 _Dumper.add_representer(list, _represent_list)
 
 
@@ -38,9 +44,6 @@ def spec_to_data(network: NetworkSpec, written: Any = None, source_dir: Path | N
     data = network.model_dump(mode="json", exclude_defaults=True)
     if network.scaling is not None:
         data["scaling"] = {k: v for k, v in network.scaling.model_dump(mode="json").items() if v != []}
-    for key in ("notes", "description"):
-        if isinstance(data.get(key), str):
-            data[key] = " ".join(data[key].split())
     if source_dir is not None and target_dir is not None and data.get("imports"):
         data["imports"] = [os.path.relpath(source_dir / path, target_dir) for path in data["imports"]]
     return _like(data, written)
@@ -67,4 +70,4 @@ def dump_spec(network: NetworkSpec, written: Any = None, source_dir: Path | None
               target_dir: Path | None = None) -> str:
     """YAML text of a spec."""
     data = spec_to_data(network, written, source_dir, target_dir)
-    return yaml.dump(data, Dumper=_Dumper, sort_keys=False, width=120, allow_unicode=True)
+    return yaml.dump(data, Dumper=_Dumper, sort_keys=False, width=1000, allow_unicode=True)

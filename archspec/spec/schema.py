@@ -195,6 +195,7 @@ class Scaling(Strict):
     beta: float = Field(1.1, gt=0, description="Width coefficient: channels grow by beta^phi.")
     gamma: float = Field(1.15, gt=0, description="Resolution coefficient: resolution grows by gamma^phi.")
     divisor: int = Field(8, ge=1, description="Scaled channels are rounded to a multiple of this.")
+    resolution_divisor: int = Field(1, ge=1, description="Scaled resolutions are rounded to a multiple of this.")
     channel_variables: list[str] = Field(default_factory=list,
                                          description="Variables that are channel counts (e.g. a transformer's width).")
     depth_variables: list[str] = Field(default_factory=list,

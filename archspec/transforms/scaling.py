@@ -119,7 +119,8 @@ class _Scaler:
         for key in self.channel_keys(out["block"], is_op=False):
             if key in out:
                 out[key] = self.channel(out[key])
-        out["n"] = self.repeat(out.get("n", 1))
+        if out["block"] in self.spec.blocks and not out.get("side"):  # repeating a pooling row is not depth
+            out["n"] = self.repeat(out.get("n", 1))
         out.pop("resolution", None)  # re-derived from the scaled network
         return out
 
@@ -153,7 +154,8 @@ def scale(spec: Spec, multipliers: Multipliers, *, name: str | None = None,
     if multipliers.image_size is not None:
         new_hw = (multipliers.image_size, multipliers.image_size)
     else:
-        new_hw = tuple(max(1, round(float(s * multipliers.resolution))) for s in old_hw)
+        step = scaling.resolution_divisor
+        new_hw = tuple(max(step, round(float(s * multipliers.resolution) / step) * step) for s in old_hw)
     data.setdefault("input", {})["resolution"] = new_hw[0] if new_hw[0] == new_hw[1] else list(new_hw)
     scaled = Spec(_validate(data, spec.source), spec.source, spec.blocks)
     graph = scaled.graph  # builds and checks the scaled network

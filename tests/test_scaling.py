@@ -1,0 +1,156 @@
+"""Scaling: EfficientNet B1-B7 from B0 against torchvision, the reference rounding rules, and properties."""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from fractions import Fraction
+from pathlib import Path
+
+import pytest
+import torchvision
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import archspec
+from archspec.cli import main
+from archspec.spec.dump import dump_spec
+from archspec.transforms.scaling import Multipliers, exact, round_channels, round_repeats, scale
+from archspec.transforms.search import grid
+from tests.library import SPECS, load
+
+# (width, depth, resolution, dropout) of B1-B7: the EfficientNet reference implementation's table
+COEFFICIENTS = {1: (1.0, 1.1, 240, 0.2), 2: (1.1, 1.2, 260, 0.3), 3: (1.2, 1.4, 300, 0.3), 4: (1.4, 1.8, 380, 0.4),
+                5: (1.6, 2.2, 456, 0.4), 6: (1.8, 2.6, 528, 0.5), 7: (2.0, 3.1, 600, 0.5)}
+STRUCTURE = ("input", "variables", "scaling", "imports", "blocks", "stem", "stages", "head")
+
+
+def scaled_b(n: int) -> archspec.Spec:
+    width, depth, resolution, dropout = COEFFICIENTS[n]
+    variables = {"dropout": dropout}
+    if n >= 5:  # torchvision's B5-B7 batch norm settings
+        variables |= {"bn_eps": 1e-3, "bn_momentum": 0.01}
+    b0 = load("efficientnet_b0").with_overrides(variables=variables)
+    return scale(b0, Multipliers(depth=exact(depth), width=exact(width), image_size=resolution),
+                 name=f"efficientnet_b{n}")[0]
+
+
+@pytest.mark.parametrize("n", sorted(COEFFICIENTS))
+def test_scaled_b0_has_torchvisions_params(n: int) -> None:
+    reference = torchvision.models.get_model(f"efficientnet_b{n}", weights=None)
+    assert scaled_b(n).analyze().params == sum(p.numel() for p in reference.parameters())
+
+
+@pytest.mark.parametrize("n", sorted(COEFFICIENTS))
+def test_library_file_equals_the_scaled_spec(n: int) -> None:
+    """So the library test of efficientnet_bN (params, published MACs, outputs after transfer_weights against
+    torchvision) holds for the scaled B0 too."""
+    ours, library = scaled_b(n).network, load(f"efficientnet_b{n}").network
+    for field in STRUCTURE:
+        assert getattr(ours, field) == getattr(library, field), field
+
+
+def test_depth_rounds_up_exactly() -> None:
+    assert math.ceil(2.2 * 25) == 56  # float arithmetic gets this wrong
+    assert round_repeats(25, exact(2.2)) == 55
+    assert round_repeats(3, exact(3.1)) == 10 and round_repeats(1, exact(1.1)) == 2
+
+
+@pytest.mark.parametrize(("channels", "width", "expected"), [
+    (32, 1.1, 32), (16, 1.1, 16), (40, 1.1, 48), (80, 1.1, 88), (1280, 1.1, 1408),  # B2, by hand
+    (24, 1.4, 32), (40, 1.4, 56), (112, 1.4, 160), (320, 1.4, 448),  # B4
+    (24, 0.25, 8), (100, 0.5, 48), (20, 0.5, 16)])  # floor at the divisor; never >10% below (10: 8 -> 16)
+def test_channels_round_like_the_reference(channels: int, width: float, expected: int) -> None:
+    assert round_channels(channels, exact(width), 8) == expected
+
+
+def test_fixed_rows_do_not_scale(tmp_path: Path) -> None:
+    text = (SPECS / "resnet50.yaml").read_text().replace("n: 3, s: 1}", "n: 3, s: 1, fixed: true}")
+    path = SPECS / ".fixed-test.yaml"
+    path.write_text(text)
+    try:
+        spec = archspec.load(path)
+        scaled, _ = scale(spec, Multipliers(depth=exact(2), width=exact(2)))
+        rows = {row.name: row for row in scaled.network.stages}
+        assert (rows["layer1"].n, rows["layer1"].args["c"]) == (3, 256)
+        assert (rows["layer2"].n, rows["layer2"].args["c"]) == (8, 1024)
+    finally:
+        path.unlink()
+
+
+SCALABLE = ["resnet50", "densenet121", "efficientnet_b0", "googlenet", "vit_b_16"]
+
+
+@settings(max_examples=25, deadline=None)
+@given(name=st.sampled_from(SCALABLE))
+def test_scaling_by_one_is_the_identity(name: str) -> None:
+    spec = load(name)
+    scaled, achieved = scale(spec, Multipliers())
+    for field in STRUCTURE:
+        assert getattr(scaled.network, field) == getattr(spec.network, field), field
+    assert (achieved.depth, achieved.width, achieved.resolution) == (1.0, 1.0, 1.0)
+
+
+@settings(max_examples=30, deadline=None)
+@given(name=st.sampled_from(["resnet50", "efficientnet_b0", "densenet121"]),
+       dimension=st.sampled_from(["depth", "width", "resolution"]),
+       low=st.fractions(Fraction(3, 4), Fraction(3)), step=st.fractions(Fraction(0), Fraction(2)))
+def test_macs_grow_monotonically_in_each_multiplier(name: str, dimension: str, low: Fraction,
+                                                    step: Fraction) -> None:
+    spec = load(name)
+    small = scale(spec, Multipliers(**{dimension: low}))[0].analyze().macs
+    large = scale(spec, Multipliers(**{dimension: low + step}))[0].analyze().macs
+    assert small <= large
+
+
+@settings(max_examples=10, deadline=None)
+@given(name=st.sampled_from(SCALABLE), depth=st.sampled_from([1, 1.5, 2]), width=st.sampled_from([0.5, 1, 1.3]),
+       resolution=st.sampled_from([0.75, 1, 1.15]))
+def test_scaled_spec_round_trips_through_yaml(name: str, depth: float, width: float, resolution: float) -> None:
+    spec = load(name)
+    scaled, _ = scale(spec, Multipliers(exact(depth), exact(width), exact(resolution)))
+    path = SPECS / f".roundtrip-{name}.yaml"
+    path.write_text(dump_spec(scaled.network, spec.source.data))
+    try:
+        again = archspec.load(path)
+        assert again.network == scaled.network
+        assert again.analyze().macs == scaled.analyze().macs
+    finally:
+        path.unlink()
+
+
+@pytest.mark.parametrize("name", ["resnet50", "densenet121", "efficientnet_b0"])
+@pytest.mark.parametrize("flag", [["--width", "2"], ["--resolution", "2"], ["--depth", "4"]])
+def test_single_dimension_scaling_gives_valid_specs(tmp_path: Path, name: str, flag: list[str], capsys) -> None:
+    out = tmp_path / f"{name}.yaml"
+    assert main(["scale", str(SPECS / f"{name}.yaml"), *flag, "-o", str(out), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    base = load(name).analyze()
+    assert archspec.load(out).analyze().macs == data["macs"] > base.macs
+    if flag[0] == "--width":  # convs' MACs grow with the product of in and out channels
+        assert data["macs"] / base.macs == pytest.approx(4, rel=0.1)
+    if flag[0] == "--resolution":
+        assert data["macs"] / base.macs == pytest.approx(4, rel=0.1)
+
+
+def test_phi_uses_the_specs_coefficients(capsys) -> None:
+    assert main(["scale", str(SPECS / "efficientnet_b0.yaml"), "--phi", "2", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    requested = data["scaling"]["requested"]
+    assert requested["depth"] == pytest.approx(1.2**2) and requested["width"] == pytest.approx(1.1**2)
+    assert requested["resolution"] == pytest.approx(1.15**2)
+    assert data["scaling"]["expected_macs_ratio"] == 4
+    assert yaml.safe_load(data["spec"])["input"]["resolution"] == round(224 * 1.15**2)
+
+
+def test_search_finds_the_papers_coefficients_and_scores(capsys) -> None:
+    assert (1.2, 1.1, 1.15) in grid(2.0, 0.1, 0.05)
+    command = f"{sys.executable} -c \"import sys; print('score', len(open(sys.argv[1]).read()))\""
+    assert main(["scale", str(SPECS / "efficientnet_b0.yaml"), "--search", "--step", "0.1", "--tolerance", "0.05",
+                 "--score", command, "--json"]) == 0
+    results = json.loads(capsys.readouterr().out)
+    assert results and all(abs(r["alpha"] * r["beta"] ** 2 * r["gamma"] ** 2 - 2) <= 0.05 + 1e-9 for r in results)
+    scores = [r["score"] for r in results]
+    assert scores == sorted(scores, reverse=True) and scores[0] > 100
