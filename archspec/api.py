@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path as FsPath
 from typing import TYPE_CHECKING, Any
 
 from archspec.analysis import analyze_graph
-from archspec.analysis.report import Report, make_report
-from archspec.errors import SpecError
+from archspec.analysis.report import BYTES_PER_ELEMENT, Report, make_report
+from archspec.errors import GraphError, SpecError
 from archspec.ir.build import Builder
 from archspec.ir.graph import Graph
 from archspec.ir.verify import verify
@@ -70,11 +71,43 @@ class Spec:
         """Shapes, parameters, MACs/FLOPs, activation memory and receptive fields, without running a tensor."""
         return make_report(self.graph)
 
-    def build(self) -> nn.Module:
-        """Compile to a plain ``torch.nn.Module`` (PyTorch's default initialisation)."""
+    def check_memory(self, limit: int | None = None) -> None:
+        """Refuse, before anything is allocated, a network whose weights or activations exceed ``limit`` bytes
+        (default: ``ARCHSPEC_MEMORY_LIMIT`` or 8 GiB)."""
+        limit = memory_limit() if limit is None else limit
+        report = self.analyze()
+        for what, size in (("weights (params + buffers)", (report.params + report.buffers) * BYTES_PER_ELEMENT),
+                           ("activations (inference peak, batch 1)", report.peak_activations * BYTES_PER_ELEMENT)):
+            if size > limit:
+                raise GraphError(f"the network's {what} need {size / 2**30:.2f} GiB, above the memory limit of "
+                                 f"{limit / 2**30:.2f} GiB (raise it with --memory-limit or ARCHSPEC_MEMORY_LIMIT)",
+                                 self.source.locate(()))
+
+    def build(self, *, memory_limit: int | None = None) -> nn.Module:
+        """Compile to a plain ``torch.nn.Module`` (PyTorch's default initialisation), within the memory limit."""
         from archspec.backends.torch_module import to_module
 
+        self.check_memory(memory_limit)
         return to_module(self.graph)
+
+
+def memory_limit() -> int:
+    """Bytes allowed for a network's weights or activations: ``ARCHSPEC_MEMORY_LIMIT`` (e.g. ``8G``), else 8 GiB."""
+    text = os.environ.get("ARCHSPEC_MEMORY_LIMIT", "8G")
+    try:
+        return parse_size(text)
+    except ValueError:
+        raise SpecError(f"ARCHSPEC_MEMORY_LIMIT: expected a size such as 8G or 512M, got {text!r}") from None
+
+
+def parse_size(text: str) -> int:
+    """``'8G'`` -> 8 GiB in bytes (suffixes K, M, G, T; plain numbers are bytes)."""
+    text = text.strip().upper().removesuffix("B").removesuffix("I")
+    scale = {"K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}.get(text[-1:], 1)
+    number = float(text[:-1] if scale > 1 else text)
+    if not number > 0:
+        raise ValueError(text)
+    return int(number * scale)
 
 
 def load(path: str | FsPath, *, num_classes: int | None = None, image_size: int | None = None,

@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from archspec.api import Spec, load
+from archspec.api import Spec, load, parse_size
 from archspec.errors import ArchspecError, SpecError
 from archspec.spec.dump import dump_spec
 from archspec.spec.schema import Scaling
@@ -60,6 +60,13 @@ def parse_assignments(pairs: list[str]) -> dict[str, Any]:
     return values
 
 
+def _size(text: str) -> int:
+    try:
+        return parse_size(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a size such as 8G or 512M, got {text!r}") from None
+
+
 def _load(args: argparse.Namespace, path: str | None = None) -> Spec:
     return load(path or args.spec, num_classes=args.num_classes, image_size=args.image_size,
                 variables=parse_assignments(args.set))
@@ -91,7 +98,7 @@ def cmd_build(args: argparse.Namespace) -> int:
             raise SpecError(f"-o: expected a .pt or .pth file name, got {args.output!r}")
         import torch
 
-        model = spec.build()
+        model = spec.build(memory_limit=args.memory_limit)
         write_atomically(args.output, lambda tmp: torch.save(model, tmp))
     if args.json:
         print(json.dumps(report.to_dict()))
@@ -245,6 +252,9 @@ def make_parser() -> argparse.ArgumentParser:
     build.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
     build.add_argument("--layers", action="store_true", help="one row per layer instead of per stage")
     build.add_argument("-o", "--output", metavar="FILE.pt", help="save the compiled module (whole module)")
+    build.add_argument("--memory-limit", type=_size, metavar="SIZE",
+                       help="refuse networks whose weights or activations exceed this (e.g. 8G; default "
+                            "ARCHSPEC_MEMORY_LIMIT or 8G)")
     build.set_defaults(run=cmd_build)
 
     scale = sub.add_parser("scale", help="scale a spec: compound (--phi) or per dimension; writes a new spec")

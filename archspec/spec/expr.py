@@ -85,8 +85,8 @@ def _eval(node: ast.AST, scope: Mapping[str, Any]) -> Any:
             return {"True": True, "False": False, "None": None}[node.id]
         raise ExprError(f"unknown name {node.id!r} (known: {', '.join(sorted(scope)) or 'none'})")
     if isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
-        left, right = _eval(node.left, scope), _eval(node.right, scope)
-        if isinstance(node.op, ast.Pow) and (abs(_number(right)) > 64 or abs(_number(left)) > 1e6):
+        left, right = _number(_eval(node.left, scope)), _number(_eval(node.right, scope))
+        if isinstance(node.op, ast.Pow) and (abs(right) > 64 or abs(left) > 1e6):
             raise ExprError("exponent too large")
         try:
             return _BINARY[type(node.op)](left, right)

@@ -12,6 +12,7 @@ from archspec.errors import Location, Path, SpecError
 
 MAX_FILE_BYTES = 1_000_000
 MAX_NODES = 200_000
+MAX_DEPTH = 64
 
 
 @dataclass
@@ -59,6 +60,8 @@ class _Builder:
         self.count += 1
         if self.count > MAX_NODES:
             raise self.source.error(path, f"document expands to more than {MAX_NODES} values (alias bomb?)")
+        if len(path) > MAX_DEPTH:
+            raise self.source.error(path, f"values nest deeper than {MAX_DEPTH} levels")
         self.source.positions.setdefault(path, (node.start_mark.line + 1, node.start_mark.column + 1))
         if isinstance(node, yaml.MappingNode):
             out: dict[str, Any] = {}
@@ -103,6 +106,7 @@ def parse_yaml(text: str, file: str) -> Source:
         raise SpecError(f"file is larger than {MAX_FILE_BYTES} bytes", Location(file))
     source = Source(file, None)
     try:
+        _check_nesting(text, file)
         root = yaml.compose(text, Loader=_LOADER)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -115,6 +119,25 @@ def parse_yaml(text: str, file: str) -> Source:
     _check_tags(root, source)
     source.data = _Builder(source).build(root, ())
     return source
+
+
+_OPENERS = (yaml.BlockMappingStartToken, yaml.BlockSequenceStartToken, yaml.FlowMappingStartToken,
+            yaml.FlowSequenceStartToken)
+_CLOSERS = (yaml.BlockEndToken, yaml.FlowMappingEndToken, yaml.FlowSequenceEndToken)
+
+
+def _check_nesting(text: str, file: str) -> None:
+    """Refuse deep nesting from the token stream, before the (recursive) composer could overflow the stack."""
+    depth = 0
+    for token in yaml.scan(text, Loader=_LOADER):
+        if isinstance(token, _OPENERS):
+            depth += 1
+            if depth > 2 * MAX_DEPTH:
+                mark = token.start_mark
+                raise SpecError(f"values nest deeper than {MAX_DEPTH} levels",
+                                Location(file, mark.line + 1, mark.column + 1))
+        elif isinstance(token, _CLOSERS):
+            depth -= 1
 
 
 _SAFE_TAGS = {
