@@ -23,6 +23,7 @@ from archspec.spec.schema import (
     NetworkSpec,
     OpItem,
     ParallelItem,
+    RepeatItem,
     ResidualItem,
     SeqItem,
     StageRow,
@@ -148,6 +149,11 @@ class Builder:
                 raise GraphError(f"the table says resolution {row.resolution}, but the input here is "
                                  f"{'x'.join(map(str, actual))}", self.source.locate((*path, "resolution")))
         args = {key: (value, self.source.locate((*path, key))) for key, value in row.args.items()}
+        values = {key: self._value(value, scope, where.path, where) for key, (value, where) in args.items()}
+        if row.stride is not None:
+            stride_path = (*path, _written(self.source, path, "stride"))
+            values["stride"] = self._value(row.stride, scope, stride_path)
+        self.graph.stage_values[name] = {**values, "n": n}
         entry = x
         is_block = row.block in self.blocks
         for repeat in range(n):
@@ -191,6 +197,21 @@ class Builder:
         if isinstance(item, ParallelItem):
             outs = [self._item(branch, x, inner, (*path, "parallel", i)) for i, branch in enumerate(item.parallel)]
             return self._merge(item.merge, outs, inner, path)
+        if isinstance(item, RepeatItem):
+            count = self._value(item.repeat, scope, (*path, "repeat"))
+            if isinstance(count, bool) or not isinstance(count, int) or not 0 <= count <= 10_000:
+                raise scope.source.error((*path, "repeat"), f"repeat must be an integer between 0 and 10000, "
+                                                            f"got {count!r}{self._context(scope)}")
+            for index in range(count):
+                body = item.body
+                if item.name:  # repetition i is named name.i
+                    named = body.name is None
+                    body = body.model_copy(update={"name": f"{item.name}.{index}" if named else body.name})
+                    each = scope if named else scope.child(qualify(scope.prefix, f"{item.name}.{index}"))
+                else:
+                    each = scope
+                x = self._item(body, x, replace(each, values={**each.values, "index": index}), (*path, "body"))
+            return x
         if isinstance(item, ResidualItem):
             body = self._item(item.residual, x, inner, (*path, "residual"))
             if not self._value(item.connect, scope, (*path, "connect")):

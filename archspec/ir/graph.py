@@ -69,6 +69,8 @@ class Graph:
     stages: list[str] = field(default_factory=list)
     stage_inputs: dict[str, Shape] = field(default_factory=dict)  # input shape of each stage (table row)
     stage_rows: dict[str, int] = field(default_factory=dict)  # stage name -> index of its row in the spec
+    # stage name -> the row's fields as evaluated: its arguments, n, and stride when written
+    stage_values: dict[str, dict[str, Any]] = field(default_factory=dict)
     memory: Any = None  # set by the memory pass
 
     def add(self, node: Node) -> Node:

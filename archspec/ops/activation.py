@@ -27,13 +27,14 @@ class Activation(Op):
 
 
 ActivationName = Literal["relu", "relu6", "silu", "swish", "hardswish", "hardsigmoid", "gelu", "sigmoid", "tanh",
-                         "identity"]
+                         "identity", "leaky_relu"]
 
 
 class ActivationAttrs(Attrs):
-    """The activation function, by name (so a block can take it as a parameter)."""
+    """The activation function, by name (so a block can take it as a parameter); ``slope`` for leaky_relu."""
 
     fn: ActivationName
+    slope: float = 0.01
 
 
 class NamedActivation(Op):
@@ -46,6 +47,8 @@ class NamedActivation(Op):
     def module(self, a: ActivationAttrs, inputs: list[Shape], output: Shape):
         from torch import nn
 
+        if a.fn == "leaky_relu":
+            return nn.LeakyReLU(a.slope)
         return getattr(nn, ACTIVATIONS[ALIASES.get(a.fn, a.fn)])()
 
     def label(self, a: ActivationAttrs) -> str:

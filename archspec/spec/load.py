@@ -20,6 +20,7 @@ from archspec.spec.schema import (
     NetworkSpec,
     OpItem,
     ParallelItem,
+    RepeatItem,
     ResidualItem,
     SeqItem,
     StageRow,
@@ -104,7 +105,8 @@ _VOCABULARY: set[str] = set()
 
 def _suggest(word: str) -> str:
     if not _VOCABULARY:
-        for model in (NetworkSpec, StageRow, BlockDef, OpItem, BlockItem, SeqItem, ParallelItem, ResidualItem):
+        for model in (NetworkSpec, StageRow, BlockDef, OpItem, BlockItem, SeqItem, ParallelItem, ResidualItem,
+                      RepeatItem):
             _VOCABULARY.update(model.model_fields)
         for op in OPS.values():
             _VOCABULARY.update(op.Attrs.model_fields)
@@ -183,6 +185,8 @@ class Resolver:
         elif isinstance(item, ParallelItem):
             for i, child in enumerate(item.parallel):
                 yield from self._walk(child, source, (*path, "parallel", i))
+        elif isinstance(item, RepeatItem):
+            yield from self._walk(item.body, source, (*path, "body"))
         elif isinstance(item, ResidualItem):
             yield from self._walk(item.residual, source, (*path, "residual"))
             if item.shortcut is not None:

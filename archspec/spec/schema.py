@@ -77,6 +77,13 @@ class ResidualItem(ItemBase):
     connect: bool | str = Field(True, description="Whether the skip connection exists; when false only the body.")
 
 
+class RepeatItem(ItemBase):
+    """``body`` applied ``repeat`` times in sequence; with a ``name``, repetition i is named ``name.i``."""
+
+    repeat: Annotated[int, Field(ge=1, le=10_000)] | str
+    body: Item
+
+
 def _list_as_seq(value: Any) -> Any:
     return {"seq": value} if isinstance(value, list) else value
 
@@ -86,7 +93,7 @@ def _item_kind(value: Any) -> str | None:
         if isinstance(value, model):
             return tag
     if isinstance(value, dict):
-        for key in ("op", "block", "seq", "parallel", "residual"):
+        for key in ("op", "block", "seq", "parallel", "residual", "repeat"):
             if key in value:
                 return key
     return None
@@ -99,17 +106,19 @@ Item = Annotated[
     | Annotated[BlockItem, Tag("block")]
     | Annotated[SeqItem, Tag("seq")]
     | Annotated[ParallelItem, Tag("parallel")]
-    | Annotated[ResidualItem, Tag("residual")],
+    | Annotated[ResidualItem, Tag("residual")]
+    | Annotated[RepeatItem, Tag("repeat")],
     Discriminator(
         _item_kind,
         custom_error_type="item_kind",
-        custom_error_message="an item needs one of the keys op, block, seq, parallel, residual (or is a list)",
+        custom_error_message="an item needs one of the keys op, block, seq, parallel, residual, repeat (or is a list)",
     ),
     BeforeValidator(_list_as_seq),
 ]
 
 
-_TAGS.update({OpItem: "op", BlockItem: "block", SeqItem: "seq", ParallelItem: "parallel", ResidualItem: "residual"})
+_TAGS.update({OpItem: "op", BlockItem: "block", SeqItem: "seq", ParallelItem: "parallel", ResidualItem: "residual",
+              RepeatItem: "repeat"})
 
 
 class BlockDef(Strict):
