@@ -4,7 +4,7 @@ PY    := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 SUDO  := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test lint bench
+.PHONY: demo test bench properties fuzz
 
 $(STAMP): pyproject.toml Makefile
 	@command -v dot >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq graphviz; }
@@ -24,3 +24,11 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) -m benchmarks
+
+# larger hypothesis budget than CI's (5000 examples per property)
+properties: $(STAMP)
+	ARCHSPEC_HYPOTHESIS_PROFILE=large $(PY) -m pytest -q tests/test_properties.py tests/test_hostile.py
+
+MINUTES ?= 5
+fuzz: $(STAMP)
+	$(PY) -m tests.fuzz --minutes $(MINUTES)

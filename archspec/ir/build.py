@@ -6,7 +6,7 @@ Shapes are inferred while expanding, because block parameters may depend on the 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from pydantic import ValidationError
@@ -64,7 +64,8 @@ class Scope:
     stage: str
     block: str | None = None
     depth: int = 0
-    context: str = field(default="")
+    context: str = ""
+    call_site: Location | None = None  # where the network file uses the outermost block
 
     def child(self, prefix: str) -> Scope:
         """A scope for a named sub-namespace."""
@@ -79,8 +80,10 @@ def qualify(prefix: str, name: str) -> str:
 class Builder:
     """Expands a validated NetworkSpec into a Graph of primitive nodes with inferred shapes."""
 
-    def __init__(self, spec: NetworkSpec, source: Source, blocks: dict[str, BlockRef]) -> None:
+    def __init__(self, spec: NetworkSpec, source: Source, blocks: dict[str, BlockRef],
+                 head_source: Source | None = None) -> None:
         self.spec, self.source, self.blocks = spec, source, blocks
+        self.head_source = head_source or source  # a replaced head comes from a file of its own
         self.graph = Graph(spec.name)
         self.side_outputs: list[str] = []
         self.variables = dict(spec.variables)
@@ -101,20 +104,20 @@ class Builder:
         block_index = 0
         for i, row, n in rows:
             x, block_index = self._stage(i, row, n, x, block_index, num_blocks)
-        x = self._section("head", self.spec.head, x)
+        x = self._section("head", self.spec.head, x, self.head_source)
         self.graph.outputs = [x, *self.side_outputs]
         return self.graph
 
-    def _network_scope(self, prefix: str, stage: str) -> Scope:
+    def _network_scope(self, prefix: str, stage: str, source: Source | None = None) -> Scope:
         values = {**self.variables, "num_stages": len(self.spec.stages)}
-        return Scope(values, dict(self.variable_origins), self.source, prefix, Namer(), stage)
+        return Scope(values, dict(self.variable_origins), source or self.source, prefix, Namer(), stage)
 
-    def _section(self, name: str, items: list[Item], x: str) -> str:
+    def _section(self, name: str, items: list[Item], x: str, source: Source | None = None) -> str:
         if not items:
             return x
         self.graph.stages.append(name)
         self.graph.stage_inputs[name] = self.graph[x].shape
-        scope = self._network_scope(name, name)
+        scope = self._network_scope(name, name, source)
         for i, item in enumerate(items):
             x = self._item(item, x, scope, (name, i))
         return x
@@ -263,6 +266,7 @@ class Builder:
         if scope.depth >= MAX_BLOCK_DEPTH:
             raise scope.source.error(path, f"blocks nest deeper than {MAX_BLOCK_DEPTH}")
         ref = self.blocks[kind]
+        site = scope.call_site or scope.source.locate(path)  # where the network file uses the block
         shape = self.graph[x].shape
         values: dict[str, Any] = {"in_channels": shape[0], "in_shape": list(shape), "in_dim": shape[-1],
                                   **builtins}
@@ -281,11 +285,12 @@ class Builder:
                 raise scope.source.error(path, f"block {kind!r} needs parameter {param!r}{self._context(scope)}")
             else:
                 where = ref.source.locate((*ref.path, "params", param))
-                inner = Scope(values, origins, ref.source, name, Namer(), scope.stage, name, scope.depth + 1)
+                inner = Scope(values, origins, ref.source, name, Namer(), scope.stage, name, scope.depth + 1,
+                              context=name, call_site=site)
                 values[param] = self._value(default, inner, where.path, where)
                 origins[param] = where
         body_scope = Scope(values, origins, ref.source, name, Namer(), scope.stage,
-                           scope.block or name, scope.depth + 1, context=name)
+                           scope.block or name, scope.depth + 1, context=name, call_site=site)
         return self._item(ref.definition.body, x, body_scope, (*ref.path, "body"))
 
     def _value(self, value: Any, scope: Scope, path: Path, where: Location | None = None) -> Any:
@@ -296,7 +301,13 @@ class Builder:
 
     @staticmethod
     def _context(scope: Scope) -> str:
-        return f" (in {scope.context})" if scope.context else ""
+        site = scope.call_site
+        if not scope.context or site is None:
+            return ""
+        place = f"{site.line}:{site.column}"
+        if site.file != scope.source.file:
+            place = f"{site.file}:{place}"
+        return f" (in {scope.context}, used at {place})"
 
 
 def _written(source: Source, path: Path, key: str) -> str:

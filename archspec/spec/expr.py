@@ -90,7 +90,7 @@ def _eval(node: ast.AST, scope: Mapping[str, Any]) -> Any:
             raise ExprError("exponent too large")
         try:
             return _BINARY[type(node.op)](left, right)
-        except (ZeroDivisionError, TypeError, OverflowError) as exc:
+        except (TypeError, ArithmeticError) as exc:
             raise ExprError(str(exc)) from None
     if isinstance(node, ast.UnaryOp):
         value = _eval(node.operand, scope)
@@ -134,7 +134,7 @@ def _eval(node: ast.AST, scope: Mapping[str, Any]) -> Any:
             raise ExprError(f"unknown function {node.func.id!r} (known: {', '.join(sorted(FUNCTIONS))})")
         try:
             return func(*[_eval(a, scope) for a in node.args])
-        except (TypeError, ValueError, OverflowError) as exc:
+        except (TypeError, ValueError, ArithmeticError) as exc:
             raise ExprError(f"{node.func.id}(): {exc}") from None
     raise ExprError(f"unsupported syntax in expression: {ast.unparse(node)!r}")
 

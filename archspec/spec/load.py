@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path as FsPath
 from typing import Any
@@ -16,6 +17,7 @@ from archspec.spec.schema import (
     BlockDef,
     BlockItem,
     BlockLibrary,
+    HeadSpec,
     Item,
     NetworkSpec,
     OpItem,
@@ -130,70 +132,40 @@ def _first_error(exc: ValidationError) -> dict[str, Any]:
     return max(errors, key=lambda e: (len(e["loc"]), -errors.index(e)))
 
 
-class Resolver:
-    """Collects the blocks a spec can use and checks every reference statically."""
+class ItemChecker:
+    """Checks the ops, blocks and arguments that items use, against the blocks a spec can see."""
 
-    def __init__(self, spec: NetworkSpec, source: Source) -> None:
-        self.spec, self.source = spec, source
-        self.blocks: dict[str, BlockRef] = {}
-        base = FsPath(source.file).parent
-        for index, relative in enumerate(spec.imports):
-            library_source = read_yaml(base / relative) if (base / relative).exists() else None
-            if library_source is None:
-                raise source.error(("imports", index), f"block library {relative!r} not found")
-            library = validate(BlockLibrary, library_source.data, library_source)
-            for name, definition in library.blocks.items():
-                self.blocks[name] = BlockRef(name, definition, library_source, ("blocks", name))
-        for name, definition in spec.blocks.items():
-            self.blocks[name] = BlockRef(name, definition, source, ("blocks", name))
+    def __init__(self, blocks: dict[str, BlockRef]) -> None:
+        self.blocks = blocks
 
-    def check(self) -> dict[str, BlockRef]:
-        """Check ops, blocks and arguments everywhere; reject cyclic block references."""
-        uses = nx.DiGraph()
-        for ref in self.blocks.values():
-            uses.add_node(ref.name)
-            for i, param in enumerate(ref.definition.channel_params):
-                if param not in ref.definition.params:
-                    raise ref.source.error((*ref.path, "channel_params", i), f"{param!r} is not a parameter")
-            for used, path in self._walk(ref.definition.body, ref.source, (*ref.path, "body")):
-                uses.add_edge(ref.name, used, path=path, source=ref.source)
-        for section in ("stem", "head"):
-            for i, item in enumerate(getattr(self.spec, section)):
-                list(self._walk(item, self.source, (section, i)))
-        for i, row in enumerate(self.spec.stages):
-            self._check_args(row.block, row.args, self.source, ("stages", i))
-        try:
-            cycle = nx.find_cycle(uses)
-        except nx.NetworkXNoCycle:
-            return self.blocks
-        first = uses.edges[cycle[0][0], cycle[0][1]]
-        chain = " -> ".join([*(u for u, _ in cycle), cycle[0][0]])
-        raise first["source"].error(first["path"], f"blocks refer to each other in a cycle: {chain}")
+    def check_section(self, items: list[Item], source: Source, section: str) -> None:
+        """Check every item of a network section (``stem`` or ``head``)."""
+        for i, item in enumerate(items):
+            list(self.walk(item, source, (section, i)))
 
-    def _walk(self, item: Item, source: Source, path: Path):
+    def walk(self, item: Item, source: Source, path: Path) -> Iterator[tuple[str, Path]]:
         """Yield (block name, path) for every block used under ``item``, checking ops on the way."""
         if isinstance(item, OpItem):
-            self._check_args(item.op, item.attrs, source, path, primitive_only=True)
+            self.check_args(item.op, item.attrs, source, path, primitive_only=True)
         elif isinstance(item, BlockItem):
-            self._check_args(item.block, item.args, source, path)
+            self.check_args(item.block, item.args, source, path)
             if item.block in self.blocks:
                 yield item.block, path
         elif isinstance(item, SeqItem):
             seq_path = path if isinstance(source.data_at(path), list) else (*path, "seq")
             for i, child in enumerate(item.seq):
-                yield from self._walk(child, source, (*seq_path, i))
+                yield from self.walk(child, source, (*seq_path, i))
         elif isinstance(item, ParallelItem):
             for i, child in enumerate(item.parallel):
-                yield from self._walk(child, source, (*path, "parallel", i))
-        elif isinstance(item, RepeatItem):
-            yield from self._walk(item.body, source, (*path, "body"))
+                yield from self.walk(child, source, (*path, "parallel", i))
         elif isinstance(item, ResidualItem):
-            yield from self._walk(item.residual, source, (*path, "residual"))
+            yield from self.walk(item.residual, source, (*path, "residual"))
             if item.shortcut is not None:
-                yield from self._walk(item.shortcut, source, (*path, "shortcut"))
+                yield from self.walk(item.shortcut, source, (*path, "shortcut"))
 
-    def _check_args(self, name: str, args: dict[str, Any], source: Source, path: Path,
-                    primitive_only: bool = False) -> None:
+    def check_args(self, name: str, args: dict[str, Any], source: Source, path: Path,
+                   primitive_only: bool = False) -> None:
+        """Check that ``name`` is a known block (or op) and takes every argument given."""
         key = "op" if primitive_only else "block"
         if not primitive_only and name in self.blocks:
             allowed = set(self.blocks[name].definition.params)
@@ -214,6 +186,47 @@ class Resolver:
                 raise source.error((*path, arg), f"{what} has no parameter {arg!r} ({hint})", key=True)
 
 
+class Resolver:
+    """Collects the blocks a spec can use and checks every reference statically."""
+
+    def __init__(self, spec: NetworkSpec, source: Source) -> None:
+        self.spec, self.source = spec, source
+        self.blocks: dict[str, BlockRef] = {}
+        base = FsPath(source.file).parent
+        for index, relative in enumerate(spec.imports):
+            library_source = read_yaml(base / relative) if (base / relative).exists() else None
+            if library_source is None:
+                raise source.error(("imports", index), f"block library {relative!r} not found")
+            library = validate(BlockLibrary, library_source.data, library_source)
+            for name, definition in library.blocks.items():
+                self.blocks[name] = BlockRef(name, definition, library_source, ("blocks", name))
+        for name, definition in spec.blocks.items():
+            self.blocks[name] = BlockRef(name, definition, source, ("blocks", name))
+
+    def check(self) -> dict[str, BlockRef]:
+        """Check ops, blocks and arguments everywhere; reject cyclic block references."""
+        checker = ItemChecker(self.blocks)
+        uses = nx.DiGraph()
+        for ref in self.blocks.values():
+            uses.add_node(ref.name)
+            for i, param in enumerate(ref.definition.channel_params):
+                if param not in ref.definition.params:
+                    raise ref.source.error((*ref.path, "channel_params", i), f"{param!r} is not a parameter")
+            for used, path in checker.walk(ref.definition.body, ref.source, (*ref.path, "body")):
+                uses.add_edge(ref.name, used, path=path, source=ref.source)
+        for section in ("stem", "head"):
+            checker.check_section(getattr(self.spec, section), self.source, section)
+        for i, row in enumerate(self.spec.stages):
+            checker.check_args(row.block, row.args, self.source, ("stages", i))
+        try:
+            cycle = nx.find_cycle(uses)
+        except nx.NetworkXNoCycle:
+            return self.blocks
+        first = uses.edges[cycle[0][0], cycle[0][1]]
+        chain = " -> ".join([*(u for u, _ in cycle), cycle[0][0]])
+        raise first["source"].error(first["path"], f"blocks refer to each other in a cycle: {chain}")
+
+
 def _written_key(source: Source, path: Path, key: str) -> str:
     data = source.data_at(path)
     if isinstance(data, dict):
@@ -231,3 +244,12 @@ def read_spec(path: str | FsPath) -> tuple[NetworkSpec, Source, dict[str, BlockR
     spec = validate(NetworkSpec, source.data, source)
     blocks = Resolver(spec, source).check()
     return spec, source, blocks
+
+
+def read_head(source: Source, blocks: dict[str, BlockRef]) -> list[Item]:
+    """Validate a replacement head (a mapping ``head: [items]``, as in a spec) against a spec's blocks."""
+    if not isinstance(source.data, dict):
+        raise source.error((), "a head must be a mapping with a 'head' list, as in a spec")
+    head = validate(HeadSpec, source.data, source).head
+    ItemChecker(blocks).check_section(head, source, "head")
+    return head

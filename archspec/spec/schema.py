@@ -137,6 +137,12 @@ class BlockLibrary(Strict):
     blocks: dict[str, BlockDef]
 
 
+class HeadSpec(Strict):
+    """A replacement head for transfer learning: a spec's ``head`` list on its own (empty: a feature extractor)."""
+
+    head: list[Item]
+
+
 class Paper(Strict):
     """Where the architecture was published."""
 

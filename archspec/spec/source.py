@@ -112,8 +112,13 @@ def parse_yaml(text: str, file: str) -> Source:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (0, 0)
         raise SpecError(f"YAML syntax: {exc.problem or exc.context}", Location(file, line, col)) from None
+    except yaml.reader.ReaderError as exc:
+        line = text.count("\n", 0, exc.position) + 1
+        column = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
+        raise SpecError(f"YAML syntax: unacceptable character {exc.character!r} ({exc.reason})",
+                        Location(file, line, column)) from None
     except yaml.YAMLError as exc:
-        raise SpecError(f"YAML syntax: {exc}", Location(file)) from None
+        raise SpecError(f"YAML syntax: {' '.join(str(exc).split())}", Location(file)) from None
     if root is None:
         raise SpecError("file is empty", Location(file, 1, 1))
     _check_tags(root, source)
