@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from torch import fx, nn
 
-from archspec.ir.graph import Graph
+from archspec.ir.graph import Graph, Node
+from archspec.ops.base import Family
 
 
 def _class_name(name: str) -> str:
@@ -29,6 +30,8 @@ def to_module(graph: Graph) -> fx.GraphModule:
         args = tuple(values[name] for name in node.inputs)
         module = node.op.module(node.attrs, shapes, node.shape)
         if module is not None:
+            if hasattr(module, "inplace") and node.op.family is Family.ACTIVATION and _may_overwrite(graph, node):
+                module.inplace = True  # as hand-written networks do: saves one activation-sized buffer
             modules[node.name] = module
             values[node.name] = code.call_module(node.name, args)
         else:
@@ -37,6 +40,19 @@ def to_module(graph: Graph) -> fx.GraphModule:
     outputs = [values[name] for name in graph.outputs]
     code.output(outputs[0] if len(outputs) == 1 else tuple(outputs))
     return fx.GraphModule(_ordered_root(modules), code, class_name=_class_name(graph.name))
+
+
+_FRESH_OUTPUTS = {Family.CONV, Family.NORM, Family.LINEAR, Family.POOL, Family.ATTENTION}
+_FRESH_MERGES = {"add", "multiply", "concat"}
+
+
+def _may_overwrite(graph: Graph, node: Node) -> bool:
+    """True when the node's input is a fresh tensor (not a view, not the network input) used by nothing else."""
+    (source,) = node.inputs
+    producer = graph[source]
+    if producer.op is None or source in graph.outputs or graph.users(source) != [node.name]:
+        return False
+    return producer.op.family in _FRESH_OUTPUTS or producer.op.name in _FRESH_MERGES
 
 
 def _ordered_root(modules: dict[str, nn.Module]) -> nn.Module:
