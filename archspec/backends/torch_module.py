@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import torch
 from torch import fx, nn
 
 from archspec.ir.graph import Graph, Node
@@ -12,13 +13,18 @@ def _class_name(name: str) -> str:
     return "".join(part.capitalize() for part in name.replace("-", "_").replace(".", "_").split("_")) or "Network"
 
 
-def to_module(graph: Graph) -> fx.GraphModule:
+def to_module(graph: Graph, *, initialise: bool = True) -> fx.GraphModule:
     """Compile an analysed graph into a GraphModule whose submodules carry the spec's stage/block names.
 
     The forward is generated Python with one statement per node, so there is no interpretation overhead,
     and the module works with ``torch.compile`` and ``torch.export``. With several outputs (auxiliary heads)
-    the forward returns a tuple: main output first.
+    the forward returns a tuple: main output first. With ``initialise=False`` the modules are built on the meta
+    device and then given uninitialised storage: fast, for when every tensor will be loaded anyway.
     """
+    if not initialise:
+        with torch.device("meta"):
+            model = to_module(graph)
+        return model.to_empty(device="cpu")
     code = fx.Graph()
     values: dict[str, fx.Node] = {}
     modules: dict[str, nn.Module] = {}
