@@ -1,0 +1,112 @@
+"""Compiled module against the hand-written torchvision module: inference (batch 1 and 16), a training step
+(forward + backward + SGD step), eager and under torch.compile, and peak memory of a training step."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Callable
+
+import torch
+from torch import nn
+
+import archspec
+from benchmarks.timing import interleaved, markdown
+from tests.library import load, reference_model
+
+NETWORKS = ["resnet50", "efficientnet_b0", "densenet121", "mobilenet_v2", "vit_b_16"]
+
+
+def models(name: str) -> tuple[nn.Module, nn.Module]:
+    """Ours (weights transferred from the twin) and the twin."""
+    spec = load(name)
+    reference = reference_model(spec)
+    ours = spec.build()
+    archspec.transfer_weights(reference, ours)
+    return ours.eval(), reference.eval()
+
+
+def inference(model: nn.Module, x: torch.Tensor) -> Callable[[], object]:
+    """One forward pass without gradients."""
+    def run() -> object:
+        with torch.no_grad():
+            return model(x)
+
+    return run
+
+
+def training_step(model: nn.Module, x: torch.Tensor) -> Callable[[], object]:
+    """Forward, backward and an SGD step on a cross-entropy loss."""
+    optimizer = torch.optim.SGD(model.parameters(), lr=1e-3)
+    target = torch.zeros(x.shape[0], dtype=torch.long)
+
+    def run() -> object:
+        optimizer.zero_grad(set_to_none=True)
+        out = model(x)
+        loss = nn.functional.cross_entropy(out[0] if isinstance(out, tuple) else out, target)
+        loss.backward()
+        optimizer.step()
+        return loss
+
+    return run
+
+
+def peak_memory(name: str, which: str, batch: int, size: int) -> int:
+    """Peak resident memory (KiB) a training step adds, measured in a fresh process holding one model only."""
+    build = (f"spec = load({name!r}); model = spec.build()" if which == "ours"
+             else f"model = reference_model(load({name!r}))")
+    code = (
+        "import json, resource, torch\n"
+        "from benchmarks.module_speed import training_step\n"
+        "from tests.library import load, reference_model\n"
+        f"{build}\nmodel.train(); torch.set_num_threads(2)\n"
+        f"x = torch.randn({batch}, 3, {size}, {size})\n"
+        "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+        "training_step(model, x)()\n"
+        "print(json.dumps(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return int(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+def run(names: list[str] | None = None, repeats: int = 5, compile_names: list[str] | None = None,
+        image_size: int | None = None, batches: tuple[int, int, int] = (1, 16, 8)) -> str:
+    """Tables of time and memory ratios (ours / torchvision); ``image_size`` and ``batches`` (inference small,
+    inference large, training) shrink the run for smoke tests."""
+    names = names or NETWORKS
+    compile_names = NETWORKS[:2] if compile_names is None else compile_names
+    small, large, train = batches
+    rows = []
+    for name in names:
+        print(f"  modules: {name}", file=sys.stderr, flush=True)
+        ours, reference = models(name)
+        resolution = image_size or load(name).analyze().input_shape[1]
+        for label, batch, maker, reps in ((f"inference, batch {small}", small, inference, repeats),
+                                          (f"inference, batch {large}", large, inference, max(1, repeats // 2)),
+                                          (f"training step, batch {train}", train, training_step,
+                                           max(1, repeats // 2))):
+            x = torch.randn(batch, 3, resolution, resolution)
+            if maker is training_step:
+                ours.train()
+                reference.train()
+            pair = interleaved(maker(ours, x), maker(reference, x), reps)
+            ours.eval()
+            reference.eval()
+            rows.append([name, f"{label}, eager", *pair.cells(), f"{pair.ratio:.3f}"])
+        if name in compile_names:
+            x = torch.randn(small, 3, resolution, resolution)
+            pair = interleaved(inference(torch.compile(ours), x), inference(torch.compile(reference), x),
+                               repeats, warmup=2)
+            rows.append([name, f"inference, batch {small}, torch.compile", *pair.cells(), f"{pair.ratio:.3f}"])
+    timing = markdown(["network", "measurement", "archspec ms (min-max)", "torchvision ms (min-max)",
+                       "ratio"], rows)
+    memory_rows = []
+    for name in names:
+        size = image_size or load(name).analyze().input_shape[1]
+        ours_kib, theirs_kib = peak_memory(name, "ours", train, size), peak_memory(name, "reference", train, size)
+        ratio = f"{ours_kib / theirs_kib:.3f}" if theirs_kib else "n/a"
+        memory_rows.append([name, f"{ours_kib / 1024:.0f}", f"{theirs_kib / 1024:.0f}", ratio])
+    memory = markdown(["network", "archspec MiB", "torchvision MiB", "ratio"], memory_rows)
+    return (f"{timing}\n\nPeak resident memory added by one training step (batch {train}), each model alone in a "
+            f"fresh process:\n\n{memory}")
