@@ -84,7 +84,7 @@ def test_outputs_equal_the_twin_after_transfer(name: str, compiled) -> None:
     _randomise(reference)
     mapping = archspec.transfer_weights(reference.state_dict(), model)
     assert len(mapping) == len(reference.state_dict())
-    x = torch.randn(2, *spec.analyze().input_shape, generator=torch.Generator().manual_seed(1))
+    x = torch.randn(1, *spec.analyze().input_shape, generator=torch.Generator().manual_seed(1))
     with torch.no_grad():
         ours, theirs = model(x), reference(x)
     if isinstance(ours, tuple):
@@ -103,7 +103,7 @@ def test_every_node_matches_a_forward_pass_and_flop_counter(name: str, compiled)
     arithmetic unchanged)."""
     spec, model, _ = compiled(name)
     graph = spec.graph
-    x = torch.randn(2, *graph[graph.input].shape)
+    x = torch.randn(1, *graph[graph.input].shape)
     ShapeProp(model).propagate(x)
     fx_nodes = [n for n in model.graph.nodes if n.op != "output"]
     assert len(fx_nodes) == len(graph)
@@ -117,6 +117,9 @@ def test_every_node_matches_a_forward_pass_and_flop_counter(name: str, compiled)
             assert node.cost.params == 0, node.name
     counter = FlopCounterMode(display=False)
     model.train()
+    for module in model.modules():  # batch statistics of a single sample may be undefined; not counted anyway
+        if isinstance(module, torch.nn.modules.batchnorm._BatchNorm):
+            module.eval()
     try:
         with counter, torch.no_grad(), sdpa_kernel(SDPBackend.MATH):
             model(x)
@@ -125,4 +128,4 @@ def test_every_node_matches_a_forward_pass_and_flop_counter(name: str, compiled)
     counts = counter.get_flop_counts()
     prefix = type(model).__name__
     for node in graph:
-        assert sum(counts.get(f"{prefix}.{node.name}", {}).values()) == 4 * node.cost.macs, node.name  # 2 x 2
+        assert sum(counts.get(f"{prefix}.{node.name}", {}).values()) == 2 * node.cost.macs, node.name
