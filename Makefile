@@ -4,7 +4,7 @@ PY    := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 SUDO  := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test bench properties fuzz
+.PHONY: demo test bench properties fuzz gallery
 
 $(STAMP): pyproject.toml Makefile
 	@command -v dot >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq graphviz; }
@@ -24,6 +24,10 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) -m benchmarks
+
+# docs/gallery/<name>.svg (block level) for every spec, and docs/gallery.md listing them
+gallery: $(STAMP)
+	$(VENV)/bin/archspec gallery
 
 # larger hypothesis budget than CI's (5000 examples per property)
 properties: $(STAMP)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path as FsPath
 from typing import TYPE_CHECKING, Any
@@ -14,9 +16,9 @@ from archspec.errors import GraphError, SpecError
 from archspec.ir.build import Builder
 from archspec.ir.graph import Graph
 from archspec.ir.verify import verify
-from archspec.spec.load import BlockRef, read_spec
+from archspec.spec.load import BlockRef, read_head, read_spec
 from archspec.spec.schema import NetworkSpec
-from archspec.spec.source import Source
+from archspec.spec.source import Source, read_yaml
 
 if TYPE_CHECKING:
     from torch import nn
@@ -29,6 +31,7 @@ class Spec:
     network: NetworkSpec
     source: Source
     blocks: dict[str, BlockRef] = field(default_factory=dict)
+    head_source: Source | None = None  # where a replaced head was read from (see with_head)
 
     @property
     def name(self) -> str:
@@ -58,12 +61,29 @@ class Spec:
             stages = [row.model_copy(update={"resolution": None}) for row in network.stages]
             network = network.model_copy(
                 update={"input": network.input.model_copy(update={"resolution": image_size}), "stages": stages})
-        return Spec(network, self.source, self.blocks)
+        return replace(self, network=network)
+
+    def with_head(self, head: list[Any] | str | FsPath) -> Spec:
+        """A copy with another head (transfer learning): a list of items, or a YAML file ``head: [items]``.
+
+        The new head is validated like a spec's own, may use the spec's blocks and variables (``$num_classes``),
+        and its errors are located in the file it comes from.
+        """
+        source = Source("<head>", {"head": head}) if isinstance(head, list) else read_yaml(head)
+        network = self.network.model_copy(update={"head": read_head(source, self.blocks)})
+        return replace(self, network=network, head_source=source)
+
+    @cached_property
+    def content_hash(self) -> str:
+        """sha256 of the canonical JSON of the validated spec and its blocks' definitions (weights carry it)."""
+        content = {"network": self.network.model_dump(mode="json"),
+                   "blocks": {name: ref.definition.model_dump(mode="json") for name, ref in self.blocks.items()}}
+        return hashlib.sha256(json.dumps(content, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
     @cached_property
     def graph(self) -> Graph:
         """The IR, built, verified and annotated by every analysis pass."""
-        graph = Builder(self.network, self.source, self.blocks).build()
+        graph = Builder(self.network, self.source, self.blocks, self.head_source).build()
         verify(graph)
         return analyze_graph(graph)
 
@@ -83,12 +103,26 @@ class Spec:
                                  f"{limit / 2**30:.2f} GiB (raise it with --memory-limit or ARCHSPEC_MEMORY_LIMIT)",
                                  self.source.locate(()))
 
-    def build(self, *, memory_limit: int | None = None) -> nn.Module:
-        """Compile to a plain ``torch.nn.Module`` (PyTorch's default initialisation), within the memory limit."""
+    def build(self, *, memory_limit: int | None = None, freeze_until: str | None = None) -> nn.Module:
+        """Compile to a plain ``torch.nn.Module`` (PyTorch's default initialisation), within the memory limit;
+        ``freeze_until`` freezes every stage up to and including the named one (BatchNorm kept in eval mode)."""
         from archspec.backends.torch_module import to_module
 
+        frozen = self.stages_until(freeze_until) if freeze_until is not None else []
         self.check_memory(memory_limit)
-        return to_module(self.graph)
+        model = to_module(self.graph)
+        if frozen:
+            from archspec.backends.finetune import freeze
+
+            freeze(model, frozen)
+        return model
+
+    def stages_until(self, stage: str) -> list[str]:
+        """The stages from the first (``stem``) up to and including ``stage``, in network order."""
+        stages = self.graph.stages
+        if stage not in stages:
+            raise self.source.error(("stages",), f"no stage {stage!r} (stages: {', '.join(stages)})")
+        return stages[: stages.index(stage) + 1]
 
 
 def memory_limit() -> int:

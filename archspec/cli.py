@@ -225,7 +225,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return _overview(args, args.specs, side_by_side)
 
 
-def _overview(args: argparse.Namespace, paths: list[str], render: Callable[..., str]) -> int:
+def _entries(args: argparse.Namespace, paths: list[str]) -> tuple[list[dict[str, Any]], int]:
+    """Each spec's headline figures; a spec that fails is reported on stderr and counted."""
     from archspec.backends.text import entry
 
     entries, failed = [], 0
@@ -236,9 +237,91 @@ def _overview(args: argparse.Namespace, paths: list[str], render: Callable[..., 
         except ArchspecError as exc:
             failed += 1
             print(str(exc), file=sys.stderr)
+    return entries, failed
+
+
+def _overview(args: argparse.Namespace, paths: list[str], render: Callable[..., str]) -> int:
+    entries, failed = _entries(args, paths)
     key = getattr(args, "sort", None) or "name"
     entries.sort(key=lambda e: (e[key] is None, e[key] if key == "name" else -(e[key] or 0)))
     print(json.dumps(entries) if args.json else render(entries))
+    return EXIT_USAGE if failed else 0
+
+
+def _extension(path: str, formats: tuple[str, ...]) -> str:
+    fmt = Path(path).suffix.lower().lstrip(".")
+    if fmt not in formats:
+        raise SpecError(f"-o: expected a file name ending in {', '.join('.' + f for f in formats)}, got {path!r}")
+    return fmt
+
+
+def cmd_draw(args: argparse.Namespace) -> int:
+    """Render a spec's diagram with Graphviz's dot (or write its DOT source)."""
+    from archspec.backends.diagram import FORMATS, diagram, render
+
+    fmt = _extension(args.output, FORMATS)
+    data = render(diagram(_load(args), args.level, args.expand, args.edge_shapes), fmt)
+    write_atomically(args.output, lambda tmp: Path(tmp).write_bytes(data))
+    print(f"wrote {args.output}")
+    return 0
+
+
+def cmd_table(args: argparse.Namespace) -> int:
+    """Print a spec as the paper's table, with computed columns."""
+    from archspec.backends.table import table
+
+    print(table(_load(args), args.format), end="")
+    return 0
+
+
+def cmd_plot(args: argparse.Namespace) -> int:
+    """Chart reported top-1 against MACs and params for several specs."""
+    from archspec.backends.plot import FORMATS, accuracy_chart
+
+    fmt = _extension(args.output, FORMATS)
+    entries, failed = _entries(args, args.specs)
+    chart = accuracy_chart(entries, fmt)
+    write_atomically(args.output, lambda tmp: Path(tmp).write_bytes(chart.data))
+    print(f"wrote {args.output}: {len(chart.plotted)} networks")
+    if chart.skipped:
+        reasons = ", ".join(f"{name} ({why})" for name, why in sorted(chart.skipped.items()))
+        print(f"not plotted: {reasons}", file=sys.stderr)
+    return EXIT_USAGE if failed else 0
+
+
+def cmd_gallery(args: argparse.Namespace) -> int:
+    """Write the block-level diagram of every spec of the library and a page listing them."""
+    from archspec.backends.diagram import diagram, render
+    from archspec.backends.gallery import GalleryItem, gallery_page
+    from archspec.backends.text import entry
+
+    folder = Path(args.folder) if args.folder else default_library()
+    paths = sorted(folder.glob("*.yaml"))
+    if not paths:
+        raise SpecError(f"no spec files in {str(folder)!r}")
+    out = Path(args.output_dir)
+    if not out.is_dir():
+        raise SpecError(f"output folder {str(out)!r} does not exist")
+    images = out / "gallery"
+    images.mkdir(exist_ok=True)
+    items, failed = [], 0
+    for path in paths:
+        try:
+            spec = load(path)
+            data = render(diagram(spec, "block"), "svg")
+            report = spec.analyze()
+        except ArchspecError as exc:
+            failed += 1
+            print(str(exc), file=sys.stderr)
+            continue
+        write_atomically(str(images / f"{path.stem}.svg"), lambda tmp, data=data: Path(tmp).write_bytes(data))
+        items.append(GalleryItem(entry(spec.network, report), spec.network.description,
+                                 f"gallery/{path.stem}.svg"))
+    for stale in set(images.glob("*.svg")) - {images / f"{p.stem}.svg" for p in paths}:
+        stale.unlink()
+    page = gallery_page(items)
+    write_atomically(str(out / "gallery.md"), lambda tmp: Path(tmp).write_text(page))
+    print(f"wrote {len(items)} diagrams to {images}/ and the page {out / 'gallery.md'}")
     return EXIT_USAGE if failed else 0
 
 
@@ -293,6 +376,29 @@ def make_parser() -> argparse.ArgumentParser:
     compare.add_argument("specs", nargs="+", help="spec files")
     compare.add_argument("--json", action="store_true", help="print a JSON list")
     compare.set_defaults(run=cmd_compare)
+
+    draw = sub.add_parser("draw", parents=[common], help="render a diagram of a spec with Graphviz")
+    draw.add_argument("-o", "--output", required=True, metavar="FILE.{svg,png,pdf,dot}", help="output file")
+    draw.add_argument("--level", choices=("stage", "block", "layer"), default="block",
+                      help="one node per stage, per block (default) or per layer")
+    draw.add_argument("--expand", action="store_true", help="draw every repeat instead of collapsing them (xN)")
+    draw.add_argument("--edge-shapes", action="store_true", help="label edges with the tensor shapes they carry")
+    draw.set_defaults(run=cmd_draw)
+
+    paper = sub.add_parser("table", parents=[common], help="print a spec as the paper's table")
+    paper.add_argument("--format", choices=("markdown", "html", "csv"), default="markdown", help="output format")
+    paper.set_defaults(run=cmd_table)
+
+    plot = _override_options(sub.add_parser("plot", help="chart reported top-1 against MACs and params"))
+    plot.add_argument("specs", nargs="+", help="spec files")
+    plot.add_argument("-o", "--output", required=True, metavar="FILE.{png,svg,pdf}", help="output file")
+    plot.set_defaults(run=cmd_plot)
+
+    gallery = sub.add_parser("gallery", help="block-level diagrams of the whole library, for docs/")
+    gallery.add_argument("folder", nargs="?", help="folder of specs (default: ./specs or the installed library)")
+    gallery.add_argument("--output-dir", default="docs", metavar="DIR",
+                         help="writes DIR/gallery/<name>.svg and DIR/gallery.md (default: docs)")
+    gallery.set_defaults(run=cmd_gallery)
     return parser
 
 

@@ -55,3 +55,7 @@ class GraphError(ArchspecError):
 
 class WeightsError(ArchspecError):
     """Weights from another implementation do not fit the compiled network."""
+
+
+class RenderError(ArchspecError):
+    """A diagram or chart cannot be rendered: Graphviz or matplotlib missing or failing, or a bad output name."""

@@ -8,11 +8,11 @@ from archspec.analysis.report import BYTES_PER_ELEMENT, Report, Row
 from archspec.spec.schema import NetworkSpec
 
 
-def human(value: float, unit: str = "") -> str:
-    """1234567 -> '1.23 M'."""
+def human(value: float, unit: str = "", digits: int = 3) -> str:
+    """1234567 -> '1.235 M' (``digits`` decimals)."""
     for threshold, suffix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "K")):
         if abs(value) >= threshold:
-            return f"{value / threshold:.3f} {suffix}{unit}"
+            return f"{value / threshold:.{digits}f} {suffix}{unit}"
     return f"{value:g} {unit}".rstrip()
 
 
@@ -20,7 +20,8 @@ def _shape(shape: list[int]) -> str:
     return "x".join(map(str, shape))
 
 
-def _rf(row: Row) -> str:
+def field_text(row: Row) -> str:
+    """A row's receptive field: `35`, `35x43`, `global`; `*` marks global context (SE, attention)."""
     rf = row.receptive_field
     if rf is None:
         return ""
@@ -45,8 +46,8 @@ def summary(report: Report, layers: bool = False) -> str:
     """The per-stage (or per-layer) table followed by the totals."""
     source = report.layers[1:] if layers else report.stages
     header = ["layer" if layers else "stage", *(["op"] if layers else []), "output", "params", "MACs", "RF"]
-    rows = [[r.name, *([r.op] if layers else []), _shape(r.output_shape), f"{r.params:,}", f"{r.macs:,}", _rf(r)]
-            for r in source]
+    rows = [[r.name, *([r.op] if layers else []), _shape(r.output_shape), f"{r.params:,}", f"{r.macs:,}",
+             field_text(r)] for r in source]
     right = {len(header) - 3, len(header) - 2, len(header) - 1}
     rf = report.receptive_field
     lines = [f"{report.name}: input {_shape(report.input_shape)} -> output "
@@ -77,6 +78,7 @@ def entry(network: NetworkSpec, report: Report) -> dict[str, Any]:
     return {
         "name": network.name,
         "input": _shape(report.input_shape),
+        "classes": report.output_shape[-1],
         "params": report.params,
         "macs": report.macs,
         "flops": report.flops,

@@ -1,0 +1,190 @@
+"""The spec printed back as the paper's table, with computed columns: input, output, params, MACs, RF."""
+
+from __future__ import annotations
+
+import csv
+import io
+from html import escape
+from typing import TYPE_CHECKING, Any
+
+from archspec.backends.blocks import MERGE_OPS, Instance, instances
+from archspec.backends.text import field_text
+from archspec.errors import RenderError
+from archspec.ir.graph import Graph, Node
+from archspec.ops.base import pair
+from archspec.spec.load import ALIASES
+
+if TYPE_CHECKING:
+    from archspec.api import Spec
+
+FORMATS = ("markdown", "html", "csv")
+COMPUTED = ("input", "channels", "output", "params", "MACs", "RF")
+NUMERIC = ("params", "MACs")
+# row fields that are not block arguments: they have columns of their own or change nothing in the network
+NOT_ARGUMENTS = {"name", "when", "side", "fixed", "resolution", "block", *ALIASES["block"]}
+# the papers' names for blocks whose table shows expansion and kernel in the operator (EfficientNet's Table 1)
+PAPER_NAMES = {"mbconv": "MBConv", "fused_mbconv": "Fused-MBConv"}
+WEIGHTED = ("conv", "linear", "self_attention")
+
+
+def paper_table(spec: Spec) -> tuple[list[str], list[list[Any]]]:
+    """Header and rows: stem, one row per table row as written (arguments evaluated), head; then the figures.
+
+    ``channels`` is that of the row's last feature map (the head's is the one it pools, as in the papers).
+    """
+    graph, report = spec.graph, spec.analyze()
+    figures = {row.name: row for row in report.stages}
+    data = spec.source.data.get("stages") or []
+    columns: list[str] = []
+    for stage, index in graph.stage_rows.items():
+        written = data[index] if index < len(data) and isinstance(data[index], dict) else graph.stage_values[stage]
+        columns += [key for key in written if key not in NOT_ARGUMENTS and key not in columns]
+    firsts: dict[str, Instance] = {}
+    members: dict[str, list[Node]] = {}
+    for instance in instances(graph):
+        firsts.setdefault(instance.stage, instance)
+        members.setdefault(instance.stage, []).extend(instance.nodes)
+    rows = []
+    for stage in graph.stages:
+        if stage not in figures:
+            continue
+        if stage in graph.stage_rows:
+            values = graph.stage_values[stage]
+            operator = _operator(spec, stage, firsts[stage])
+            cells = [_value(values.get(_canonical(key))) for key in columns]
+        else:  # stem and head: one summarised row each, written once
+            operator = summary(members[stage])
+            cells = ["1" if _canonical(key) == "n" else "" for key in columns]
+        maps = [node.shape for node in members[stage] if len(node.shape) == 3]
+        row = figures[stage]
+        rows.append([stage, operator, *cells, _input(graph.stage_inputs[stage]), str(maps[-1][0]) if maps else "",
+                     "x".join(map(str, row.output_shape)), row.params, row.macs, field_text(row)])
+    return ["stage", "operator", *columns, *COMPUTED], rows
+
+
+def _canonical(key: str) -> str:
+    return next((name for name, aliases in ALIASES.items() if key in aliases), key)
+
+
+def _value(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, (list, tuple)):
+        return "x".join(map(_value, value))
+    return str(value)
+
+
+def _input(shape: tuple[int, ...]) -> str:
+    if len(shape) == 3:
+        return f"{shape[1]}x{shape[2]}"
+    return "x".join(map(str, shape))
+
+
+def _operator(spec: Spec, stage: str, first: Instance) -> str:
+    """The paper's name for a row: MBConv6, k5x5; a bracketed layer list; the block's name; a primitive's."""
+    graph = spec.graph
+    kind = spec.network.stages[graph.stage_rows[stage]].block
+    values = graph.stage_values[stage]
+    if kind in PAPER_NAMES:
+        text = PAPER_NAMES[kind] + _value(values.get("t", ""))
+        return text + (f", k{values['k']}x{values['k']}" if "k" in values else "")
+    if kind not in spec.blocks:
+        return summary(first.nodes)
+    layers = main_path(graph, first)
+    if not layers or _is_multi_branch(graph, first):
+        return kind
+    return f"[{'; '.join(_layer(node) for node in layers)}]" + (f" x {values['n']}" if values["n"] > 1 else "")
+
+
+def main_path(graph: Graph, instance: Instance) -> list[Node]:
+    """The weighted layers (conv, linear, attention) on the instance's longest path to its output, in order:
+    a projection shortcut or a dense connection is left out."""
+    best: dict[str, list[Node]] = {}
+    for node in instance.nodes:
+        inner = [best[source] for source in node.inputs if source in best]
+        path = max(inner, key=len) if inner else []
+        best[node.name] = [*path, node] if node.kind in WEIGHTED else path
+    return best[instance.output.name]
+
+
+def _is_multi_branch(graph: Graph, instance: Instance) -> bool:
+    """True when a merge joins more than two tensors or concatenates two made inside the block (Inception)."""
+    names = {node.name for node in instance.nodes}
+    for node in instance.nodes:
+        inner = sum(source in names for source in node.inputs)
+        if node.kind in MERGE_OPS and (len(node.inputs) > 2 or (node.kind == "concat" and inner > 1)):
+            return True
+    return False
+
+
+def _layer(node: Node) -> str:
+    attrs = node.attrs
+    if node.kind == "conv":
+        kh, kw = pair(attrs.kernel)
+        text = f"{kh}x{kw}, {attrs.out}"
+        if attrs.groups > 1:
+            text += ", dw" if attrs.groups == attrs.out else f", C={attrs.groups}"
+        return text
+    if node.kind == "linear":
+        return f"FC, {attrs.out}"
+    return f"MHSA, {attrs.heads} heads"
+
+
+def summary(nodes: list[Node]) -> str:
+    """Stem, head or a primitive row in the papers' words: ``Conv3x3``, ``Conv1x1 & Pooling & FC``."""
+    names: list[str] = []
+    for node in nodes:
+        name = _paper_op(node)
+        if name and (not names or names[-1] != name):
+            names.append(name)
+    return " & ".join(names)
+
+
+def _paper_op(node: Node) -> str | None:
+    attrs = node.attrs
+    if node.kind == "conv":
+        kh, kw = pair(attrs.kernel)
+        return f"Conv{kh}x{kw}"
+    if node.kind in ("maxpool", "avgpool"):
+        kh, kw = pair(attrs.kernel)
+        return f"{'Max' if node.kind == 'maxpool' else 'Avg'}Pool{kh}x{kw}"
+    if node.kind in ("global_avgpool", "adaptive_avgpool"):
+        return "Pooling"
+    if node.kind == "linear":
+        return "FC"
+    if node.kind == "self_attention":
+        return "MHSA"
+    if node.kind in ("patch_embed", "class_token", "pos_embedding", "select_token", "lrn", "squeeze_excite"):
+        return node.label()
+    return None
+
+
+def render_table(header: list[str], rows: list[list[Any]], fmt: str, caption: str | None = None) -> str:
+    """The table as Markdown, HTML or CSV; params and MACs get thousands separators except in CSV."""
+    if fmt not in FORMATS:
+        raise RenderError(f"table format must be one of {', '.join(FORMATS)}, got {fmt!r}")
+    if fmt == "csv":
+        out = io.StringIO()
+        csv.writer(out, lineterminator="\n").writerows([header, *rows])
+        return out.getvalue()
+    numeric = {header.index(name) for name in NUMERIC}
+    text = [[f"{cell:,}" if i in numeric else str(cell) for i, cell in enumerate(row)] for row in rows]
+    if fmt == "markdown":
+        align = ["---:" if i in numeric else "---" for i in range(len(header))]
+        return "\n".join("| " + " | ".join(cells) + " |" for cells in [header, align, *text]) + "\n"
+    head = "".join(f"<th>{escape(name)}</th>" for name in header)
+    body = "".join("<tr>" + "".join(f'<td{" align=right" if i in numeric else ""}>{escape(cell)}</td>'
+                                    for i, cell in enumerate(cells)) + "</tr>\n" for cells in text)
+    title = f"<caption>{escape(caption)}</caption>\n" if caption else ""
+    return f"<table>\n{title}<thead><tr>{head}</tr></thead>\n<tbody>\n{body}</tbody>\n</table>\n"
+
+
+def table(spec: Spec, fmt: str = "markdown") -> str:
+    """The spec's paper table in ``fmt`` (markdown, html or csv)."""
+    paper = spec.network.paper
+    caption = f"{spec.name}: {paper.title} ({paper.year}), {paper.table}" if paper and paper.table else spec.name
+    return render_table(*paper_table(spec), fmt, caption)
