@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 Path = tuple[str | int, ...]
 
@@ -33,13 +34,25 @@ class Location:
         return f"{where}: {dotted}" if dotted else where
 
 
+@dataclass(frozen=True, slots=True)
+class Site:
+    """A place in a spec not yet resolved to line and column (resolving costs a lookup; errors are rare)."""
+
+    source: Any  # archspec.spec.source.Source
+    path: Path
+
+    def location(self) -> Location:
+        """The file, line and column of this place."""
+        return self.source.locate(self.path)
+
+
 class ArchspecError(Exception):
     """Base of every error archspec raises on purpose."""
 
-    def __init__(self, message: str, location: Location | None = None) -> None:
+    def __init__(self, message: str, location: Location | Site | None = None) -> None:
         super().__init__(message)
         self.message = message
-        self.location = location
+        self.location = location.location() if isinstance(location, Site) else location
 
     def __str__(self) -> str:
         return f"{self.location}: {self.message}" if self.location else self.message

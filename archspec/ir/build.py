@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from archspec.errors import GraphError, Location, Path, SpecError
+from archspec.errors import GraphError, Path, Site, SpecError
 from archspec.ir.graph import Graph, Node
 from archspec.ops import OPS
 from archspec.ops.base import ShapeError
@@ -57,7 +57,7 @@ class Scope:
     """What an item sees while it expands: values by name, where each was written, and its context."""
 
     values: dict[str, Any]
-    origins: dict[str, Location]
+    origins: dict[str, Site]
     source: Source
     prefix: str
     namer: Namer
@@ -65,7 +65,7 @@ class Scope:
     block: str | None = None
     depth: int = 0
     context: str = ""
-    call_site: Location | None = None  # where the network file uses the outermost block
+    call_site: Site | None = None  # where the network file uses the outermost block
 
     def child(self, prefix: str) -> Scope:
         """A scope for a named sub-namespace."""
@@ -87,14 +87,14 @@ class Builder:
         self.graph = Graph(spec.name)
         self.side_outputs: list[str] = []
         self.variables = dict(spec.variables)
-        self.variable_origins = {k: source.locate(("variables", k)) for k in spec.variables}
+        self.variable_origins = {k: Site(source, ("variables", k)) for k in spec.variables}
 
     # 1. network: input, stem, stages, head
     def build(self) -> Graph:
         """Build the whole graph."""
         resolution = self.spec.input.resolution
         height, width = resolution if isinstance(resolution, tuple) else (resolution, resolution)
-        self.graph.add(Node("input", None, None, [], "input", None, self.source.locate(("input",)),
+        self.graph.add(Node("input", None, None, [], "input", None, Site(self.source, ("input",)),
                             shape=(self.spec.input.channels, height, width)))
         x = "input"
         x = self._section("stem", self.spec.stem, x)
@@ -150,8 +150,8 @@ class Builder:
             actual = self.graph[x].shape[1:]
             if len(actual) != 2 or actual[0] != row.resolution:
                 raise GraphError(f"the table says resolution {row.resolution}, but the input here is "
-                                 f"{'x'.join(map(str, actual))}", self.source.locate((*path, "resolution")))
-        args = {key: (value, self.source.locate((*path, key))) for key, value in row.args.items()}
+                                 f"{'x'.join(map(str, actual))}", Site(self.source, (*path, "resolution")))
+        args = {key: (value, Site(self.source, (*path, key))) for key, value in row.args.items()}
         values = {key: self._value(value, scope, where.path, where) for key, (value, where) in args.items()}
         if row.stride is not None:
             stride_path = (*path, _written(self.source, path, "stride"))
@@ -163,7 +163,7 @@ class Builder:
             stride = row.stride if repeat == 0 else 1
             row_args = dict(args)
             if row.stride is not None:
-                row_args["stride"] = (stride, self.source.locate((*path, _written(self.source, path, "stride"))))
+                row_args["stride"] = (stride, Site(self.source, (*path, _written(self.source, path, "stride"))))
             instance = qualify(name, str(repeat)) if n > 1 else name
             if is_block:
                 builtins = {"repeat_index": repeat, "block_index": block_index, "num_blocks": num_blocks,
@@ -185,11 +185,11 @@ class Builder:
             return x
         if isinstance(item, OpItem):
             name = qualify(scope.prefix, item.name or scope.namer.next_index())
-            raw = {k: (v, scope.source.locate((*path, k))) for k, v in item.attrs.items()}
+            raw = {k: (v, Site(scope.source, (*path, k))) for k, v in item.attrs.items()}
             return self._op(item.op, item.name, raw, x, scope, path, name)
         if isinstance(item, BlockItem):
             name = qualify(scope.prefix, item.name or scope.namer.next_index())
-            raw = {k: (v, scope.source.locate((*path, k))) for k, v in item.args.items()}
+            raw = {k: (v, Site(scope.source, (*path, k))) for k, v in item.args.items()}
             return self._block(item.block, raw, x, scope, path, name, {})
         inner = scope.child(qualify(scope.prefix, item.name)) if item.name else scope
         if isinstance(item, SeqItem):
@@ -229,9 +229,9 @@ class Builder:
         op = OPS[kind]
         name = qualify(scope.prefix, scope.namer.merge(op.name))
         attrs = op.Attrs()
-        return self._add_node(op, attrs, outs, name, scope, scope.source.locate(path))
+        return self._add_node(op, attrs, outs, name, scope, Site(scope.source, path))
 
-    def _op(self, kind: str, item_name: str | None, raw: dict[str, tuple[Any, Location]], x: str,
+    def _op(self, kind: str, item_name: str | None, raw: dict[str, tuple[Any, Site]], x: str,
             scope: Scope, path: Path, name: str) -> str:
         op = OPS[kind]
         values = {key: self._value(value, scope, where.path, where) for key, (value, where) in raw.items()}
@@ -240,14 +240,14 @@ class Builder:
         except ValidationError as exc:
             error = exc.errors()[0]
             key = str(error["loc"][0]) if error["loc"] else ""
-            value, where = raw.get(key, (None, scope.source.locate(path)))
+            value, where = raw.get(key, (None, Site(scope.source, path)))
             blamed = referenced_name(value)
             if blamed and blamed in scope.origins:
                 where = scope.origins[blamed]
             raise SpecError(describe_error(error) + self._context(scope), where) from None
-        return self._add_node(op, attrs, [x], name, scope, scope.source.locate(path))
+        return self._add_node(op, attrs, [x], name, scope, Site(scope.source, path))
 
-    def _add_node(self, op, attrs, inputs: list[str], name: str, scope: Scope, origin: Location) -> str:
+    def _add_node(self, op, attrs, inputs: list[str], name: str, scope: Scope, origin: Site) -> str:
         try:
             shape = op.infer(attrs, [self.graph[i].shape for i in inputs])
         except ShapeError as exc:
@@ -259,21 +259,21 @@ class Builder:
         return name
 
     # 4. blocks: bind parameters (argument > network variable > default), expand the body
-    def _block(self, kind: str, args: dict[str, tuple[Any, Location]], x: str, scope: Scope, path: Path,
+    def _block(self, kind: str, args: dict[str, tuple[Any, Site]], x: str, scope: Scope, path: Path,
                name: str, builtins: dict[str, Any]) -> str:
         if kind not in self.blocks:
             return self._op(kind, None, args, x, scope, path, name)
         if scope.depth >= MAX_BLOCK_DEPTH:
             raise scope.source.error(path, f"blocks nest deeper than {MAX_BLOCK_DEPTH}")
         ref = self.blocks[kind]
-        site = scope.call_site or scope.source.locate(path)  # where the network file uses the block
+        site = scope.call_site or Site(scope.source, path)  # where the network file uses the block
         shape = self.graph[x].shape
         values: dict[str, Any] = {"in_channels": shape[0], "in_shape": list(shape), "in_dim": shape[-1],
                                   **builtins}
         if len(shape) == 3:
             values["in_size"] = shape[1]
         values.update(self.variables)
-        origins: dict[str, Location] = dict(self.variable_origins)
+        origins: dict[str, Site] = dict(self.variable_origins)
         for param, default in ref.definition.params.items():
             if param in args:
                 value, where = args[param]
@@ -284,7 +284,7 @@ class Builder:
             elif default is None:
                 raise scope.source.error(path, f"block {kind!r} needs parameter {param!r}{self._context(scope)}")
             else:
-                where = ref.source.locate((*ref.path, "params", param))
+                where = Site(ref.source, (*ref.path, "params", param))
                 inner = Scope(values, origins, ref.source, name, Namer(), scope.stage, name, scope.depth + 1,
                               context=name, call_site=site)
                 values[param] = self._value(default, inner, where.path, where)
@@ -293,17 +293,17 @@ class Builder:
                            scope.block or name, scope.depth + 1, context=name, call_site=site)
         return self._item(ref.definition.body, x, body_scope, (*ref.path, "body"))
 
-    def _value(self, value: Any, scope: Scope, path: Path, where: Location | None = None) -> Any:
+    def _value(self, value: Any, scope: Scope, path: Path, where: Site | None = None) -> Any:
         try:
             return resolve(value, scope.values)
         except ExprError as exc:
-            raise SpecError(f"{exc}{self._context(scope)}", where or scope.source.locate(path)) from None
+            raise SpecError(f"{exc}{self._context(scope)}", where or Site(scope.source, path)) from None
 
     @staticmethod
     def _context(scope: Scope) -> str:
-        site = scope.call_site
-        if not scope.context or site is None:
+        if not scope.context or scope.call_site is None:
             return ""
+        site = scope.call_site.location()
         place = f"{site.line}:{site.column}"
         if site.file != scope.source.file:
             place = f"{site.file}:{place}"

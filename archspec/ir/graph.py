@@ -8,7 +8,7 @@ from typing import Any
 
 import networkx as nx
 
-from archspec.errors import GraphError, Location
+from archspec.errors import GraphError, Location, Site
 from archspec.ops.base import Cost, Op, Shape
 
 
@@ -37,7 +37,7 @@ class Node:
     inputs: list[str]
     stage: str
     block: str | None
-    origin: Location | None
+    origin: Site | Location | None
     shape: Shape = ()
     cost: Cost | None = None
     rf: ReceptiveField | None = None
@@ -63,7 +63,6 @@ class Graph:
 
     name: str
     nodes: dict[str, Node] = field(default_factory=dict)
-    digraph: nx.DiGraph = field(default_factory=nx.DiGraph)
     input: str = "input"
     outputs: list[str] = field(default_factory=list)
     stages: list[str] = field(default_factory=list)
@@ -72,16 +71,41 @@ class Graph:
     # stage name -> the row's fields as evaluated: its arguments, n, and stride when written
     stage_values: dict[str, dict[str, Any]] = field(default_factory=dict)
     memory: Any = None  # set by the memory pass
+    _users: dict[str, list[str]] = field(default_factory=dict, repr=False)
+    _digraph: nx.DiGraph | None = field(default=None, repr=False)
 
     def add(self, node: Node) -> Node:
         """Insert a node after its inputs; names must be unique."""
         if node.name in self.nodes:
             raise GraphError(f"duplicate name {node.name!r}", node.origin)
         self.nodes[node.name] = node
-        self.digraph.add_node(node.name)
+        self._users[node.name] = []
         for source in node.inputs:
-            self.digraph.add_edge(source, node.name)
+            if source in self._users:
+                self._users[source].append(node.name)
+        self._digraph = None
         return node
+
+    @property
+    def digraph(self) -> nx.DiGraph:
+        """The networkx view: one vertex per node (attribute ``node``), one edge per tensor (``shape``)."""
+        if self._digraph is None:
+            digraph = nx.DiGraph()
+            digraph.add_nodes_from((name, {"node": node}) for name, node in self.nodes.items())
+            digraph.add_edges_from((source, node.name, {"shape": self.nodes[source].shape})
+                                   for node in self.nodes.values() for source in node.inputs)
+            self._digraph = digraph
+        return self._digraph
+
+    def ancestors(self, name: str) -> set[str]:
+        """Every node ``name`` depends on, and itself."""
+        seen, stack = {name}, [name]
+        while stack:
+            for source in self.nodes[stack.pop()].inputs:
+                if source not in seen:
+                    seen.add(source)
+                    stack.append(source)
+        return seen
 
     def __iter__(self) -> Iterator[Node]:
         """Nodes in insertion order, which is a topological order."""
@@ -94,8 +118,8 @@ class Graph:
         return self.nodes[name]
 
     def users(self, name: str) -> list[str]:
-        """Names of the nodes consuming ``name``'s output."""
-        return list(self.digraph.successors(name))
+        """Names of the nodes consuming ``name``'s output, in graph order."""
+        return self._users[name]
 
     @property
     def output(self) -> Node:
