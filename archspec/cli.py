@@ -10,7 +10,7 @@ import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
@@ -19,6 +19,9 @@ from archspec.errors import ArchspecError, SpecError
 from archspec.spec.dump import dump_spec
 from archspec.spec.schema import Scaling
 from archspec.transforms.scaling import Multipliers, ScalingOutcome, exact, scale
+
+if TYPE_CHECKING:
+    from torch import nn
 
 EXIT_USAGE = 2
 SORT_KEYS = ("name", "params", "macs", "receptive_field", "top1")
@@ -40,6 +43,8 @@ def _override_options(parser: argparse.ArgumentParser) -> argparse.ArgumentParse
 def _spec_options() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("spec", help="spec file (YAML)")
+    common.add_argument("--head", metavar="FILE.yaml",
+                        help="replace the spec's head (transfer learning) with the one in FILE: 'head: [items]'")
     return _override_options(common)
 
 
@@ -68,8 +73,20 @@ def _size(text: str) -> int:
 
 
 def _load(args: argparse.Namespace, path: str | None = None) -> Spec:
-    return load(path or args.spec, num_classes=args.num_classes, image_size=args.image_size,
+    spec = load(path or args.spec, num_classes=args.num_classes, image_size=args.image_size,
                 variables=parse_assignments(args.set))
+    head = getattr(args, "head", None)  # only the single-spec commands take --head
+    return spec.with_head(head) if head else spec
+
+
+def _compile(spec: Spec, args: argparse.Namespace) -> nn.Module:
+    """The compiled module, frozen up to --freeze-until and holding the --weights, when given."""
+    model = spec.build(memory_limit=args.memory_limit, freeze_until=getattr(args, "freeze_until", None))
+    if args.weights:
+        from archspec.backends.checkpoint import load_weights
+
+        load_weights(model, spec, args.weights)
+    return model
 
 
 def write_atomically(path: str, write: Callable[[str], None]) -> None:
@@ -91,22 +108,53 @@ def cmd_build(args: argparse.Namespace) -> int:
     """Analyse a spec, print its summary (or JSON), optionally save the compiled module."""
     from archspec.backends.text import summary
 
+    if args.output and not args.output.endswith((".pt", ".pth", ".safetensors")):
+        raise SpecError(f"-o: expected a .pt, .pth or .safetensors file name, got {args.output!r}")
     spec = _load(args)
     report = spec.analyze()
-    if args.output:
-        if not args.output.endswith((".pt", ".pth")):
-            raise SpecError(f"-o: expected a .pt or .pth file name, got {args.output!r}")
-        import torch
+    data = report.to_dict()
+    notes = []
+    if args.output or args.weights or args.freeze_until:
+        model = _compile(spec, args)
+        if args.freeze_until:
+            data["frozen_params"] = sum(p.numel() for p in model.parameters() if not p.requires_grad)
+            notes.append(f"froze stem .. {args.freeze_until}: {data['frozen_params']:,} of {report.params:,} "
+                         f"parameters (their BatchNorm layers stay in eval mode)")
+        if args.output and args.output.endswith(".safetensors"):
+            from archspec.backends.checkpoint import save_weights
 
-        model = spec.build(memory_limit=args.memory_limit)
-        write_atomically(args.output, lambda tmp: torch.save(model, tmp))
+            write_atomically(args.output, lambda tmp: save_weights(model, spec, tmp))
+            notes.append(f"saved the weights (safetensors, tagged with the spec's content hash) to {args.output}")
+        elif args.output:
+            import torch
+
+            write_atomically(args.output, lambda tmp: torch.save(model, tmp))
+            notes.append(f"saved the whole module (torch.save; load with torch.load(..., weights_only=False)) "
+                         f"to {args.output}")
     if args.json:
-        print(json.dumps(report.to_dict()))
+        print(json.dumps(data))
     else:
-        print(summary(report, layers=args.layers))
-        if args.output:
-            print(f"\nsaved the whole module (torch.save; load with torch.load(..., weights_only=False)) "
-                  f"to {args.output}")
+        print("\n\n".join([summary(report, layers=args.layers), *notes]))
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """Export a spec's compiled module (with --weights, if given) to ONNX."""
+    from archspec.backends.onnx_export import OPSET, export_onnx
+
+    opset = args.opset or OPSET
+    spec = _load(args)
+    shape = spec.analyze().input_shape
+    export_onnx(_compile(spec, args), shape, args.onnx, opset)
+    print(f"wrote {args.onnx}: ONNX opset {opset}, input 'input' of shape [batch, {', '.join(map(str, shape))}]")
+    return 0
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    """Print the JSON Schema of spec files (or of block libraries), for YAML editors."""
+    from archspec.spec.json_schema import schema_text
+
+    print(schema_text(blocks=args.blocks), end="")
     return 0
 
 
@@ -207,12 +255,17 @@ def default_library() -> Path:
     return local if local.is_dir() else Path(__file__).resolve().parent.parent / "specs"
 
 
+def library_files(folder: Path) -> list[Path]:
+    """The spec files of a folder, hidden files excluded."""
+    return sorted(p for p in folder.glob("*.yaml") if not p.name.startswith("."))
+
+
 def cmd_list(args: argparse.Namespace) -> int:
     """Analyse every spec of a folder and print one row each."""
     from archspec.backends.text import overview
 
     folder = Path(args.folder) if args.folder else default_library()
-    paths = sorted(folder.glob("*.yaml"))
+    paths = library_files(folder)
     if not paths:
         raise SpecError(f"no spec files in {str(folder)!r}")
     return _overview(args, [str(p) for p in paths], overview)
@@ -296,7 +349,7 @@ def cmd_gallery(args: argparse.Namespace) -> int:
     from archspec.backends.text import entry
 
     folder = Path(args.folder) if args.folder else default_library()
-    paths = sorted(folder.glob("*.yaml"))
+    paths = library_files(folder)
     if not paths:
         raise SpecError(f"no spec files in {str(folder)!r}")
     out = Path(args.output_dir)
@@ -325,6 +378,14 @@ def cmd_gallery(args: argparse.Namespace) -> int:
     return EXIT_USAGE if failed else 0
 
 
+def _module_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--weights", metavar="FILE.safetensors",
+                        help="load these weights (saved for this spec) into the compiled module")
+    parser.add_argument("--memory-limit", type=_size, metavar="SIZE",
+                        help="refuse networks whose weights or activations exceed this (e.g. 8G; default "
+                             "ARCHSPEC_MEMORY_LIMIT or 8G)")
+
+
 def make_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand."""
     parser = _Parser(prog="archspec", description="Validate, analyse and compile architecture specs.")
@@ -334,11 +395,23 @@ def make_parser() -> argparse.ArgumentParser:
     build = sub.add_parser("build", parents=[common], help="analyse a spec and print its summary")
     build.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
     build.add_argument("--layers", action="store_true", help="one row per layer instead of per stage")
-    build.add_argument("-o", "--output", metavar="FILE.pt", help="save the compiled module (whole module)")
-    build.add_argument("--memory-limit", type=_size, metavar="SIZE",
-                       help="refuse networks whose weights or activations exceed this (e.g. 8G; default "
-                            "ARCHSPEC_MEMORY_LIMIT or 8G)")
+    build.add_argument("-o", "--output", metavar="FILE.{pt,safetensors}",
+                       help="save the compiled module: .pt the whole module, .safetensors its weights")
+    _module_options(build)
+    build.add_argument("--freeze-until", metavar="STAGE",
+                       help="freeze every stage up to and including STAGE (stem is the first)")
     build.set_defaults(run=cmd_build)
+
+    export = sub.add_parser("export", parents=[common], help="export the compiled module to ONNX")
+    export.add_argument("--onnx", required=True, metavar="FILE.onnx", help="write the ONNX model here")
+    export.add_argument("--opset", type=int,
+                        help="ONNX opset version, >= 17 (default: the one archspec is tested with)")
+    _module_options(export)
+    export.set_defaults(run=cmd_export)
+
+    schema = sub.add_parser("schema", help="print the JSON Schema of spec files, for YAML editors")
+    schema.add_argument("--blocks", action="store_true", help="the schema of block library files instead")
+    schema.set_defaults(run=cmd_schema)
 
     scale = sub.add_parser("scale", help="scale a spec: compound (--phi) or per dimension; writes a new spec")
     scale.add_argument("spec", help="spec file (YAML)")

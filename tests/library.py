@@ -9,7 +9,7 @@ import torch
 import archspec
 
 SPECS = Path(__file__).resolve().parent.parent / "specs"
-LIBRARY = sorted(path.stem for path in SPECS.glob("*.yaml"))
+LIBRARY = sorted(path.stem for path in SPECS.glob("*.yaml") if not path.name.startswith("."))
 
 
 def load(name: str) -> archspec.Spec:
