@@ -10,8 +10,6 @@ whole image besides their local window (squeeze-excitation) keep the local field
 
 from __future__ import annotations
 
-import networkx as nx
-
 from archspec.ir.graph import Graph, ReceptiveField
 from archspec.ops.base import Window
 
@@ -56,7 +54,7 @@ def _union(fields: list[ReceptiveField]) -> ReceptiveField:
 
 def headline_field(graph: Graph) -> ReceptiveField:
     """The field of the last node on the main path whose field is still local (the last spatial feature map)."""
-    main = nx.ancestors(graph.digraph, graph.outputs[0]) | {graph.outputs[0]}
+    main = graph.ancestors(graph.outputs[0])
     last = graph[graph.input].rf
     for node in graph:
         if node.name in main and node.rf is not None and not node.rf.is_global:
