@@ -2,17 +2,28 @@
 
 from __future__ import annotations
 
-from typing import Any
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
 
 from archspec.api import Spec, load
 from archspec.errors import ArchspecError, GraphError, SpecError, WeightsError
 
-__all__ = ["ArchspecError", "GraphError", "Spec", "SpecError", "WeightsError", "load", "transfer_weights"]
+if TYPE_CHECKING:
+    from archspec.backends.checkpoint import load_weights, save_weights
+    from archspec.backends.finetune import param_groups
+    from archspec.backends.weights import transfer_weights
+
+__all__ = ["ArchspecError", "GraphError", "Spec", "SpecError", "WeightsError", "load", "load_weights",
+           "param_groups", "save_weights", "transfer_weights"]
 __version__ = "0.1.0"
 
+# functions that need torch, imported on first use so that ``import archspec`` stays light
+_LAZY = {"transfer_weights": "archspec.backends.weights", "param_groups": "archspec.backends.finetune",
+         "save_weights": "archspec.backends.checkpoint", "load_weights": "archspec.backends.checkpoint"}
 
-def transfer_weights(reference: Any, model: Any) -> dict[str, str]:
-    """Load another implementation's state dict (or module) into a compiled model by order and shape."""
-    from archspec.backends.weights import transfer_weights as transfer
 
-    return transfer(reference, model)
+def __getattr__(name: str) -> Any:
+    """``archspec.transfer_weights`` and the other torch helpers, imported when first used."""
+    if name in _LAZY:
+        return getattr(import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'archspec' has no attribute {name!r}")

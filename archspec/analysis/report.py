@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
+from functools import cached_property
 from typing import Any
 
 from archspec.analysis.receptive_field import headline_field
@@ -38,7 +39,8 @@ class Report:
 
     ``macs`` counts multiply-accumulates of convolutions, linear layers and attention matmuls (QKV and
     output projections, QK^T, AV); ``flops`` = 2 x ``macs``. ``other_ops`` counts everything else
-    (norms, activations, pooling, element-wise merges) at one op per element touched.
+    (norms, activations, pooling, element-wise merges) at one op per element touched. ``aux_params`` and
+    ``aux_macs`` are the share of auxiliary heads (side outputs), included in the totals.
     """
 
     name: str
@@ -50,55 +52,72 @@ class Report:
     macs: int
     flops: int
     other_ops: int
+    aux_params: int
+    aux_macs: int
     activations: int
     peak_activations: int
     activation_bytes: int
     receptive_field: dict[str, Any]
     macs_by_family: dict[str, int]
-    stages: list[Row] = field(default_factory=list)
-    layers: list[Row] = field(default_factory=list)
+    stages: list[Row]
+    graph: Graph = field(repr=False, compare=False)
+
+    @cached_property
+    def layers(self) -> list[Row]:
+        """One row per node (the input first), built on first use."""
+        return [Row(node.name, node.kind, list(node.shape), node.cost.params, node.cost.buffers, node.cost.macs,
+                    node.cost.other_ops, _field(node.rf)) for node in self.graph]
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data for JSON."""
-        return asdict(self)
+        data = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("graph", "stages")}
+        return {**data, "stages": [asdict(row) for row in self.stages],
+                "layers": [asdict(row) for row in self.layers]}
 
 
 def make_report(graph: Graph) -> Report:
     """Aggregate the annotated graph into a Report."""
-    layers, stages, by_family = [], {}, {}
+    totals = {"params": 0, "buffers": 0, "macs": 0, "other_ops": 0}
+    stages: dict[str, list[int]] = {}
+    last_of_stage: dict[str, str] = {}
+    by_family: dict[str, int] = {}
+    main = graph.ancestors(graph.outputs[0])
+    aux_params = aux_macs = 0
     for node in graph:
         cost = node.cost
         assert cost is not None
-        row = Row(node.name, node.kind, list(node.shape), cost.params, cost.buffers, cost.macs, cost.other_ops,
-                  _field(node.rf))
-        layers.append(row)
+        figures = (cost.params, cost.buffers, cost.macs, cost.other_ops)
+        for key, value in zip(totals, figures, strict=True):
+            totals[key] += value
         if node.op is not None and cost.macs:
             by_family[node.op.family.value] = by_family.get(node.op.family.value, 0) + cost.macs
-        if node.is_input:
-            continue
-        stage = stages.setdefault(node.stage, [])
-        stage.append(row)
+        if node.name not in main:
+            aux_params += cost.params
+            aux_macs += cost.macs
+        if not node.is_input:
+            sums = stages.setdefault(node.stage, [0, 0, 0, 0])
+            for i, value in enumerate(figures):
+                sums[i] += value
+            last_of_stage[node.stage] = node.name
     stage_rows = []
     for name in graph.stages:
-        rows = stages.get(name, [])
-        if not rows:
+        if name not in stages:
             continue
-        last = rows[-1]
-        stage_rows.append(Row(name, "stage", last.output_shape, sum(r.params for r in rows),
-                              sum(r.buffers for r in rows), sum(r.macs for r in rows),
-                              sum(r.other_ops for r in rows), last.receptive_field))
-    macs = sum(r.macs for r in layers)
+        last = graph[last_of_stage[name]]
+        stage_rows.append(Row(name, "stage", list(last.shape), *stages[name], _field(last.rf)))
     rf = headline_field(graph)
     return Report(
         name=graph.name,
         input_shape=list(graph[graph.input].shape),
         output_shape=list(graph.output.shape),
         output_shapes=[list(graph[name].shape) for name in graph.outputs],
-        params=sum(r.params for r in layers),
-        buffers=sum(r.buffers for r in layers),
-        macs=macs,
-        flops=2 * macs,
-        other_ops=sum(r.other_ops for r in layers),
+        params=totals["params"],
+        buffers=totals["buffers"],
+        macs=totals["macs"],
+        flops=2 * totals["macs"],
+        other_ops=totals["other_ops"],
+        aux_params=aux_params,
+        aux_macs=aux_macs,
         activations=graph.memory.total,
         peak_activations=graph.memory.peak,
         activation_bytes=graph.memory.total * BYTES_PER_ELEMENT,
@@ -106,5 +125,5 @@ def make_report(graph: Graph) -> Report:
                          "global_context": rf.global_context},
         macs_by_family=by_family,
         stages=stage_rows,
-        layers=layers,
+        graph=graph,
     )

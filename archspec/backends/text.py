@@ -32,6 +32,14 @@ def field_text(row: Row) -> str:
     return text + ("*" if rf["global_context"] else "")
 
 
+def field_summary(rf: dict[str, Any]) -> str:
+    """The headline receptive field in words: ``435 px, stride 32, padding 217`` (``HxW`` when not square)."""
+    size, stride, pad = rf["size"], rf["stride"], rf["padding"]
+    if size[0] == size[1] and stride[0] == stride[1] and pad[0] == pad[1]:
+        return f"{size[0]} px, stride {stride[0]}, padding {pad[0]}"
+    return f"{_shape(size)} px, stride {_shape(stride)}, padding {_shape(pad)}"
+
+
 def _table(header: list[str], rows: list[list[str]], right: set[int]) -> list[str]:
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
 
@@ -53,10 +61,6 @@ def summary(report: Report, layers: bool = False) -> str:
     lines = [f"{report.name}: input {_shape(report.input_shape)} -> output "
              + ", ".join(_shape(s) for s in report.output_shapes), ""]
     lines += _table(header, rows, right)
-    size, stride, pad = rf["size"], rf["stride"], rf["padding"]
-    square = size[0] == size[1] and stride[0] == stride[1] and pad[0] == pad[1]
-    field = (f"{size[0]} px, stride {stride[0]}, padding {pad[0]}" if square
-             else f"{_shape(size)} px, stride {_shape(stride)}, padding {_shape(pad)}")
     lines += [
         "",
         f"params       {report.params:>16,}  ({human(report.params)})   trainable",
@@ -66,7 +70,7 @@ def summary(report: Report, layers: bool = False) -> str:
         f"other ops    {report.other_ops:>16,}  ({human(report.other_ops)})   norms, activations, pooling, merges",
         f"activations  {report.activations:>16,}  ({human(report.activation_bytes, 'B')} fp32, "
         f"peak {human(report.peak_activations * BYTES_PER_ELEMENT, 'B')}) per sample",
-        f"receptive field {field} (last spatial feature map)"
+        f"receptive field {field_summary(rf)} (last spatial feature map)"
         + ("; * = sees global context (SE/attention)" if rf["global_context"] else ""),
     ]
     return "\n".join(lines)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import networkx as nx
 
@@ -12,8 +12,7 @@ from archspec.errors import GraphError, Location, Site
 from archspec.ops.base import Cost, Op, Shape
 
 
-@dataclass(frozen=True)
-class ReceptiveField:
+class ReceptiveField(NamedTuple):
     """Receptive field of one output position, per spatial axis (height, width), in input pixels.
 
     ``padding`` is how far the first position's window reaches before the image; ``global_context`` marks

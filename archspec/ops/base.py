@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from enum import Enum
-from typing import TYPE_CHECKING, Annotated, Any, ClassVar
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -43,8 +43,7 @@ class NoAttrs(Attrs):
     """An op without attributes."""
 
 
-@dataclass(frozen=True)
-class Cost:
+class Cost(NamedTuple):
     """Parameters, buffers and arithmetic of one node.
 
     ``macs`` counts multiply-accumulates of conv, linear and matmul work (the headline convention);

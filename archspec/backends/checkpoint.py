@@ -1,0 +1,62 @@
+"""Compiled weights as safetensors, tagged with the spec's content hash so they load only into the same network."""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING
+
+from safetensors import SafetensorError, safe_open
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+from archspec.errors import WeightsError
+
+if TYPE_CHECKING:
+    from archspec.api import Spec
+
+NAME_KEY = "archspec.spec"
+HASH_KEY = "archspec.content_hash"
+
+
+def save_weights(model: nn.Module, spec: Spec, path: str | os.PathLike[str]) -> None:
+    """Write ``model``'s state dict (compiled from ``spec``) to a safetensors file naming the spec and its hash."""
+    tensors = {name: tensor.detach().contiguous() for name, tensor in model.state_dict().items()}
+    save_file(tensors, path, metadata={NAME_KEY: spec.name, HASH_KEY: spec.content_hash})
+
+
+def load_weights(model: nn.Module, spec: Spec, path: str | os.PathLike[str], *, check_hash: bool = True) -> None:
+    """Load weights written by ``save_weights`` into ``model`` (compiled from ``spec``).
+
+    Weights saved from another spec (another content hash), or whose tensors differ from the model's in name or
+    shape, raise WeightsError naming the first mismatching tensor. ``check_hash=False`` accepts weights from a
+    spec that differs only where no tensor shows it (another activation, dropout, a comment).
+    """
+    try:
+        with safe_open(path, framework="pt") as file:
+            metadata = file.metadata() or {}
+            shapes = {name: list(file.get_slice(name).get_shape()) for name in file.keys()}  # noqa: SIM118
+    except (OSError, SafetensorError) as exc:
+        raise WeightsError(f"{os.fspath(path)}: cannot read safetensors weights: {exc}") from None
+    mismatch = first_mismatch({name: list(t.shape) for name, t in model.state_dict().items()}, shapes)
+    saved = metadata.get(HASH_KEY)
+    if check_hash and saved != spec.content_hash:
+        origin = (f"were saved from spec {metadata.get(NAME_KEY)!r} (content hash {saved[:12]})" if saved
+                  else "carry no archspec content hash")
+        detail = (f"first mismatching tensor: {mismatch}" if mismatch else
+                  "every tensor matches in name and shape (load_weights(..., check_hash=False) accepts them)")
+        raise WeightsError(f"{os.fspath(path)}: the weights {origin}, not from spec {spec.name!r} (content hash "
+                           f"{spec.content_hash[:12]}); {detail}")
+    if mismatch:
+        raise WeightsError(f"{os.fspath(path)}: the weights do not fit the model: first mismatching tensor: {mismatch}")
+    model.load_state_dict(load_file(path))
+
+
+def first_mismatch(expected: dict[str, list[int]], found: dict[str, list[int]]) -> str | None:
+    """The first tensor (in the model's order) missing, extra or of another shape in ``found``, described."""
+    for name, shape in expected.items():
+        if name not in found:
+            return f"{name!r} {shape} is missing from the file"
+        if found[name] != shape:
+            return f"{name!r} is {found[name]} in the file but {shape} in the model"
+    extra = [name for name in found if name not in expected]
+    return f"{extra[0]!r} {found[extra[0]]} in the file is not in the model" if extra else None
