@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import pytest
 import torch
 import torchvision
 from torch import nn
@@ -44,3 +45,37 @@ def test_resnet50_receptive_fields_match_gradient_footprints() -> None:
         assert int(rows[-1] - rows[0] + 1) == size == int(cols[-1] - cols[0] + 1), stage
         assert int(rows[0]) == position * stride - padding, stage
     assert report.receptive_field["size"] == [427, 427]
+
+
+def _footprint_rows(features: nn.Module, size: int, position: int) -> tuple[int, int]:
+    """(first row, number of rows) of the input that influence feature position (position, position)."""
+    x = torch.zeros(1, 3, size, size, dtype=torch.float64, requires_grad=True)
+    y = features(x)
+    (grad,) = torch.autograd.grad(y[0, :, position, position].sum(), x)
+    rows = grad.abs().sum(dim=(0, 1, 3)).nonzero().flatten()
+    return int(rows[0]), int(rows[-1] - rows[0] + 1)
+
+
+def hand_field(layers: list[tuple[int, int, int]]) -> tuple[int, int, int]:
+    """(size, stride, padding) of a plain chain of (kernel, stride, padding) windows, by the textbook recurrence."""
+    size, stride, padding = 1, 1, 0
+    for kernel, step, pad in layers:
+        size, padding, stride = size + (kernel - 1) * stride, padding + pad * stride, stride * step
+    return size, stride, padding
+
+
+@pytest.mark.parametrize(("name", "layers"), [
+    # AlexNet (torchvision): conv 11/4 p2, pool 3/2, conv 5 p2, pool 3/2, conv 3 p1 x3, pool 3/2
+    ("alexnet", [(11, 4, 2), (3, 2, 0), (5, 1, 2), (3, 2, 0), (3, 1, 1), (3, 1, 1), (3, 1, 1), (3, 2, 0)]),
+    # VGG-16: five stages of 3x3 convs (2, 2, 3, 3, 3) each followed by a 2x2/2 pool
+    ("vgg16", [layer for convs in (2, 2, 3, 3, 3) for layer in [(3, 1, 1)] * convs + [(2, 2, 0)]]),
+])
+def test_plain_chains_match_the_textbook_recurrence_and_the_gradient_footprint(name: str, layers: list) -> None:
+    report = archspec.load(SPECS / f"{name}.yaml").analyze()
+    rf = report.receptive_field
+    size, stride, padding = hand_field(layers)
+    assert (rf["size"][0], rf["stride"][0], rf["padding"][0]) == (size, stride, padding)
+    features = _linearise(torchvision.models.get_model(name, weights=None).features).double()
+    position = math.ceil(padding / stride) + 1
+    first, rows = _footprint_rows(features, position * stride - padding + size + stride, position)
+    assert (first, rows) == (position * stride - padding, size)
