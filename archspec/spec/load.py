@@ -209,9 +209,10 @@ class Resolver:
         uses = nx.DiGraph()
         for ref in self.blocks.values():
             uses.add_node(ref.name)
-            for i, param in enumerate(ref.definition.channel_params):
-                if param not in ref.definition.params:
-                    raise ref.source.error((*ref.path, "channel_params", i), f"{param!r} is not a parameter")
+            for key in ("channel_params", "depth_params"):
+                for i, param in enumerate(getattr(ref.definition, key)):
+                    if param not in ref.definition.params:
+                        raise ref.source.error((*ref.path, key, i), f"{param!r} is not a parameter")
             for used, path in checker.walk(ref.definition.body, ref.source, (*ref.path, "body")):
                 uses.add_edge(ref.name, used, path=path, source=ref.source)
         for section in ("stem", "head"):

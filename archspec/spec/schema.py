@@ -128,6 +128,9 @@ class BlockDef(Strict):
     params: dict[str, Value] = Field(default_factory=dict)
     channel_params: list[str] = Field(default_factory=list,
                                       description="Parameters that are channel counts (width scaling multiplies them).")
+    depth_params: list[str] = Field(default_factory=list,
+                                    description="Parameters that are layer counts: depth scaling multiplies them "
+                                                "instead of the row's repeats (VGG's convs per stage).")
     body: Item
 
 
@@ -215,6 +218,9 @@ class Scaling(Strict):
                                          description="Variables that are channel counts (e.g. a transformer's width).")
     depth_variables: list[str] = Field(default_factory=list,
                                        description="Variables that are repeat counts (e.g. a transformer's layers).")
+    width_multipliers: list[str] = Field(default_factory=list,
+                                         description="Variables that are width multipliers themselves "
+                                                     "(MobileNet's alpha): multiplied by the width factor.")
 
 
 class NetworkSpec(Strict):

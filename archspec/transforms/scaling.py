@@ -119,8 +119,14 @@ class _Scaler:
         for key in self.channel_keys(out["block"], is_op=False):
             if key in out:
                 out[key] = self.channel(out[key])
-        if out["block"] in self.spec.blocks and not out.get("side"):  # repeating a pooling row is not depth
-            out["n"] = self.repeat(out.get("n", 1))
+        block = self.spec.blocks.get(out["block"])
+        if block is not None and not out.get("side"):  # repeating a pooling row is not depth
+            if block.definition.depth_params:
+                for key in block.definition.depth_params:
+                    if key in out:
+                        out[key] = self.repeat(out[key])
+            else:
+                out["n"] = self.repeat(out.get("n", 1))
         out.pop("resolution", None)  # re-derived from the scaled network
         return out
 
@@ -144,6 +150,11 @@ def scale(spec: Spec, multipliers: Multipliers, *, name: str | None = None,
         variables[key] = scaler.channel(variables.get(key))
     for key in scaling.depth_variables:
         variables[key] = scaler.repeat(variables.get(key))
+    for key in scaling.width_multipliers:
+        if isinstance(variables.get(key), int | float) and multipliers.width != 1:
+            before = variables[key]
+            variables[key] = round(float(before * multipliers.width), 6)
+            scaler.channels.append((before, variables[key]))
     if variables:
         data["variables"] = variables
     data["stem"] = scaler.item(data.get("stem", []))
