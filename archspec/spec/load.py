@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path as FsPath
 from typing import Any
 
@@ -186,6 +187,14 @@ class ItemChecker:
                 raise source.error((*path, arg), f"{what} has no parameter {arg!r} ({hint})", key=True)
 
 
+@lru_cache(maxsize=64)
+def read_library(path: str, mtime_ns: int, size: int) -> tuple[BlockLibrary, Source]:
+    """A validated block library; cached per file version (path, modification time, size), since many specs
+    import the same few libraries."""
+    source = read_yaml(path)
+    return validate(BlockLibrary, source.data, source), source
+
+
 class Resolver:
     """Collects the blocks a spec can use and checks every reference statically."""
 
@@ -194,10 +203,12 @@ class Resolver:
         self.blocks: dict[str, BlockRef] = {}
         base = FsPath(source.file).parent
         for index, relative in enumerate(spec.imports):
-            library_source = read_yaml(base / relative) if (base / relative).exists() else None
-            if library_source is None:
-                raise source.error(("imports", index), f"block library {relative!r} not found")
-            library = validate(BlockLibrary, library_source.data, library_source)
+            path = base / relative
+            try:
+                stat = path.stat()
+            except OSError:
+                raise source.error(("imports", index), f"block library {relative!r} not found") from None
+            library, library_source = read_library(str(path), stat.st_mtime_ns, stat.st_size)
             for name, definition in library.blocks.items():
                 self.blocks[name] = BlockRef(name, definition, library_source, ("blocks", name))
         for name, definition in spec.blocks.items():
