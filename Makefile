@@ -4,7 +4,7 @@ PY    := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 SUDO  := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test bench properties fuzz gallery
+.PHONY: demo test bench properties fuzz gallery docs schema
 
 $(STAMP): pyproject.toml Makefile
 	@command -v dot >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq graphviz; }
@@ -12,22 +12,33 @@ $(STAMP): pyproject.toml Makefile
 	$(PY) -m pip install -q --upgrade pip
 	# torch/torchvision pinned to the builds this machine's pip serves from local disk (CPU use only).
 	$(PY) -m pip install -q torch==2.14.1 torchvision==0.29.1
-	$(PY) -m pip install -q -e '.[test]'
+	$(PY) -m pip install -q -e '.[test,docs]'
 	@touch $(STAMP)
 
 demo: $(STAMP)
 	$(VENV)/bin/archspec build specs/efficientnet_b0.yaml
 
 test: $(STAMP)
-	$(VENV)/bin/ruff check archspec tests benchmarks
+	$(VENV)/bin/ruff check archspec tests benchmarks examples
 	$(PY) -m pytest -q
 
 bench: $(STAMP)
 	$(PY) -m benchmarks
 
+# specs/schema.json and specs/blocks.schema.json (JSON Schemas for YAML editors), after a change to the language
+schema: $(STAMP)
+	$(VENV)/bin/archspec schema > specs/schema.json
+	$(VENV)/bin/archspec schema --blocks > specs/blocks.schema.json
+
 # docs/gallery/<name>.svg (block level) for every spec, and docs/gallery.md listing them
 gallery: $(STAMP)
 	$(VENV)/bin/archspec gallery
+
+# every generated page (gallery, references, library; tests/test_docs.py fails when one drifts), then the
+# site in build/site (make test builds it too, in tests/test_docs.py)
+docs: gallery
+	$(VENV)/bin/archspec docs
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict
 
 # larger hypothesis budget than CI's (5000 examples per property)
 properties: $(STAMP)

@@ -386,6 +386,16 @@ def _module_options(parser: argparse.ArgumentParser) -> None:
                              "ARCHSPEC_MEMORY_LIMIT or 8G)")
 
 
+def cmd_docs(args: argparse.Namespace) -> int:
+    """Regenerate the documentation's generated files, or check that they are up to date."""
+    from archspec.docs import run
+
+    out = Path(args.output_dir)
+    if not out.is_dir():
+        raise SpecError(f"output folder {str(out)!r} does not exist")
+    return run(Path(args.folder) if args.folder else default_library(), out, check=args.check)
+
+
 def make_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand."""
     parser = _Parser(prog="archspec", description="Validate, analyse and compile architecture specs.")
@@ -472,6 +482,14 @@ def make_parser() -> argparse.ArgumentParser:
     gallery.add_argument("--output-dir", default="docs", metavar="DIR",
                          help="writes DIR/gallery/<name>.svg and DIR/gallery.md (default: docs)")
     gallery.set_defaults(run=cmd_gallery)
+
+    docs = sub.add_parser("docs", help="regenerate the documentation's generated pages (references, library)")
+    docs.add_argument("folder", nargs="?", help="folder of specs (default: ./specs or the installed library)")
+    docs.add_argument("--output-dir", default="docs", metavar="DIR",
+                      help="the documentation folder: writes DIR/reference, DIR/library, ... (default: docs)")
+    docs.add_argument("--check", action="store_true",
+                      help="write nothing; list the generated files that differ and exit 2 if any")
+    docs.set_defaults(run=cmd_docs)
     return parser
 
 

@@ -32,8 +32,7 @@ def to_onnx(program: torch.export.ExportedProgram, path: str | os.PathLike[str],
 
     The files appear only when complete: they are written in a temporary folder next to the target, then moved.
     """
-    if opset < MIN_OPSET:
-        raise SpecError(f"--opset must be >= {MIN_OPSET}, got {opset}")
+    check_opset(opset)
     target = Path(path)
     if not target.parent.is_dir():
         raise SpecError(f"output folder {str(target.parent)!r} does not exist")
@@ -52,4 +51,11 @@ def to_onnx(program: torch.export.ExportedProgram, path: str | os.PathLike[str],
 def export_onnx(model: nn.Module, input_shape: Sequence[int], path: str | os.PathLike[str],
                 opset: int = OPSET) -> None:
     """Export ``model`` (put in eval mode) to an ONNX file taking ``(batch, *input_shape)`` inputs."""
+    check_opset(opset)  # before the slow part
     to_onnx(export_program(model, input_shape), path, opset)
+
+
+def check_opset(opset: int) -> None:
+    """Refuse opsets older than MIN_OPSET."""
+    if opset < MIN_OPSET:
+        raise SpecError(f"--opset must be >= {MIN_OPSET}, got {opset}")

@@ -21,11 +21,13 @@ def _shape(shape: list[int]) -> str:
 
 
 def field_text(row: Row) -> str:
-    """A row's receptive field: `35`, `35x43`, `global`; `*` marks global context (SE, attention)."""
-    rf = row.receptive_field
-    if rf is None:
-        return ""
-    if rf["global"]:
+    """A row's receptive field in short (see ``short_field``); empty when it has none."""
+    return "" if row.receptive_field is None else short_field(row.receptive_field)
+
+
+def short_field(rf: dict[str, Any]) -> str:
+    """A receptive field in short: `35`, `35x43`, `global`; `*` marks global context (SE, attention)."""
+    if rf.get("global"):
         return "global"
     size = rf["size"]
     text = str(size[0]) if size[0] == size[1] else f"{size[0]}x{size[1]}"

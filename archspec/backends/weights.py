@@ -20,8 +20,15 @@ def transfer_weights(reference: Mapping[str, torch.Tensor] | nn.Module, model: n
 
     Tensors are matched in order within each shape: the i-th tensor of a given shape in the model takes the
     i-th tensor of that shape in the reference. Any tensor left over on either side is an error that names it.
+    The reference must keep its layers' order: a state dict from ``torch.load`` does, one read from a
+    safetensors file does not (the format sorts tensors by name), so load that into the reference model first.
     """
     state = reference.state_dict() if isinstance(reference, nn.Module) else dict(reference)
+    floats = [name for name, tensor in state.items() if tensor.is_floating_point()]
+    if len(floats) > 1 and floats == sorted(floats):
+        # a module's own order puts each layer's "weight" before its "bias": sorted names mean the order was lost
+        raise WeightsError("the reference tensors are sorted by name (as a safetensors file stores them), so their "
+                           "layer order is lost: load them into the reference model and pass the model instead")
     pool: dict[tuple[tuple[int, ...], bool], deque[str]] = {}
     for name, tensor in state.items():
         pool.setdefault(_key(tensor), deque()).append(name)

@@ -1,0 +1,142 @@
+"""Weights: safetensors files tagged with the spec's content hash, and other implementations' state dicts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors import safe_open
+from safetensors.torch import load_file, save_file
+
+import archspec
+from archspec.cli import main
+from tests.library import SPECS, load, reference_model
+from tests.test_malformed_specs import VALID
+
+RESNET18 = str(SPECS / "resnet18.yaml")
+
+
+def trained(spec: archspec.Spec) -> torch.nn.Module:
+    """``spec`` compiled, with one SGD step taken so that its weights and statistics are not the initial ones."""
+    torch.manual_seed(0)
+    model = spec.build()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    model(torch.randn(4, *spec.analyze().input_shape)).square().mean().backward()
+    optimizer.step()
+    return model.eval()
+
+
+def test_weights_round_trip_with_the_content_hash(tmp_path: Path) -> None:
+    spec = load("resnet18").with_overrides(num_classes=10, image_size=32)
+    model, path = trained(spec), tmp_path / "w.safetensors"
+    archspec.save_weights(model, spec, path)
+    with safe_open(path, framework="pt") as file:
+        assert file.metadata() == {"archspec.spec": "resnet18", "archspec.content_hash": spec.content_hash}
+    fresh = spec.build().eval()
+    archspec.load_weights(fresh, spec, path)
+    x = torch.randn(2, 3, 32, 32)
+    with torch.no_grad():
+        assert torch.equal(fresh(x), model(x))
+
+
+def test_content_hash_follows_the_spec_and_its_blocks() -> None:
+    spec = load("resnet18")
+    assert len(spec.content_hash) == 64 and spec.content_hash == load("resnet18").content_hash
+    others = [spec.with_overrides(num_classes=10), spec.with_overrides(image_size=160), load("resnet34"),
+              spec.with_head([{"op": "global_avgpool"}, {"op": "flatten"}, {"op": "linear", "out": 1000}])]
+    assert len({spec.content_hash, *(other.content_hash for other in others)}) == 1 + len(others)
+
+
+def test_weights_of_another_spec_name_the_first_mismatching_tensor(tmp_path: Path) -> None:
+    spec, path = load("resnet18"), tmp_path / "w.safetensors"
+    archspec.save_weights(spec.build(), spec, path)
+    with pytest.raises(archspec.WeightsError, match=r"saved from spec 'resnet18' \(content hash [0-9a-f]{12}\), not "
+                                                    r"from spec 'resnet34' .*first mismatching tensor: "
+                                                    r"'layer1\.2\.conv1\.weight' \[64, 64, 3, 3\] is missing"):
+        archspec.load_weights(load("resnet34").build(), load("resnet34"), path)
+    ten = spec.with_overrides(num_classes=10)
+    with pytest.raises(archspec.WeightsError, match=r"first mismatching tensor: 'head\.fc\.weight' is \[1000, 512\] "
+                                                    r"in the file but \[10, 512\] in the model"):
+        archspec.load_weights(ten.build(), ten, path)
+    with pytest.raises(archspec.WeightsError, match=r"do not fit the model: first mismatching tensor: 'head\.fc"):
+        archspec.load_weights(ten.build(), spec, path)  # right spec, wrong model
+
+
+def test_same_tensors_from_a_changed_spec_need_check_hash_false(tmp_path: Path) -> None:
+    first, second = tmp_path / "relu.yaml", tmp_path / "gelu.yaml"
+    first.write_text(VALID)
+    second.write_text(VALID.replace("{op: relu}", "{op: gelu}"))
+    relu, gelu = archspec.load(first), archspec.load(second)
+    path = tmp_path / "w.safetensors"
+    archspec.save_weights(trained(relu), relu, path)
+    model = gelu.build()
+    with pytest.raises(archspec.WeightsError, match=r"every tensor matches in name and shape \(load_weights\(\.\.\., "
+                                                    r"check_hash=False\) accepts them\)"):
+        archspec.load_weights(model, gelu, path)
+    archspec.load_weights(model, gelu, path, check_hash=False)
+    assert torch.equal(model.state_dict()["stem.0.weight"], load_file(path)["stem.0.weight"])
+
+
+def test_unreadable_or_foreign_files(tmp_path: Path) -> None:
+    spec = load("resnet18")
+    model = spec.build()
+    junk = tmp_path / "junk.safetensors"
+    junk.write_bytes(b"not a safetensors file")
+    for path in (junk, tmp_path / "missing.safetensors"):
+        with pytest.raises(archspec.WeightsError, match="cannot read safetensors weights"):
+            archspec.load_weights(model, spec, path)
+    plain = tmp_path / "plain.safetensors"
+    save_file(model.state_dict(), plain)
+    with pytest.raises(archspec.WeightsError, match=r"carry no archspec content hash.*every tensor matches"):
+        archspec.load_weights(model, spec, plain)
+
+
+def test_cli_saves_and_loads_weights(tmp_path: Path, capsys) -> None:
+    path = str(tmp_path / "w.safetensors")
+    assert main(["build", RESNET18, "--num-classes", "10", "-o", path]) == 0
+    assert "saved the weights (safetensors, tagged with the spec's content hash)" in capsys.readouterr().out
+    whole = str(tmp_path / "m.pt")
+    assert main(["build", RESNET18, "--num-classes", "10", "--weights", path, "-o", whole]) == 0
+    assert torch.equal(torch.load(whole, weights_only=False).state_dict()["head.fc.weight"],
+                       load_file(path)["head.fc.weight"])
+    assert main(["build", RESNET18, "--weights", path]) == 2
+    assert "first mismatching tensor: 'head.fc.weight' is [10, 512] in the file" in capsys.readouterr().err
+    assert main(["build", RESNET18, "-o", str(tmp_path / "w.bin")]) == 2
+    assert "expected a .pt, .pth or .safetensors file name" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name", ["resnet18", "resnetv2_50"])
+def test_transfer_from_checkpoint_files(name: str, tmp_path: Path) -> None:
+    """torchvision publishes ``torch.save`` state dicts, timm safetensors files, which sort tensors by name: those
+    go through the reference model (order restored); passed directly they are refused, not silently mismatched."""
+    spec = load(name)
+    reference, model = reference_model(spec), spec.build().eval()
+    with torch.no_grad():
+        for tensor in reference.state_dict().values():  # distinct values, so that a mix-up shows in the output
+            tensor.add_(0.01 * torch.rand(tensor.shape)) if tensor.is_floating_point() else None
+    if spec.network.reference.timm:
+        save_file(reference.state_dict(), tmp_path / "model.safetensors")
+        state = load_file(tmp_path / "model.safetensors")
+        with pytest.raises(archspec.WeightsError, match=r"sorted by name .* so their layer order is lost"):
+            archspec.transfer_weights(state, model)
+        reference.load_state_dict(state)
+        archspec.transfer_weights(reference, model)
+    else:
+        torch.save(reference.state_dict(), tmp_path / "model.pth")
+        archspec.transfer_weights(torch.load(tmp_path / "model.pth", weights_only=True), model)
+    x = torch.randn(1, 3, 160, 160)
+    with torch.no_grad():
+        torch.testing.assert_close(model(x), reference(x))
+
+
+def test_transfer_errors_name_the_tensor() -> None:
+    spec = load("resnet18")
+    state = reference_model(spec).state_dict()
+    wrong = {**state, "layer3.0.conv1.weight": torch.zeros(256, 128, 1, 1)}
+    with pytest.raises(archspec.WeightsError, match=r"model tensor #\d+ 'layer3\.0\.conv1\.weight' \[256, 128, 3, 3\] "
+                                                    r"has no counterpart left in the reference"):
+        archspec.transfer_weights(wrong, spec.build())
+    extra = {**state, "fc2.weight": torch.zeros(3, 3)}
+    with pytest.raises(archspec.WeightsError, match=r"reference tensor 'fc2\.weight' \[3, 3\] has no counterpart"):
+        archspec.transfer_weights(extra, spec.build())

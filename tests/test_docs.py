@@ -1,0 +1,97 @@
+"""The documentation site: the generated files are what ``archspec docs`` makes, the references cover the code,
+and ``mkdocs build --strict`` passes."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from archspec import docs
+from archspec.cli import main, make_parser
+from archspec.ops import OPS
+from archspec.spec import schema
+from tests.library import SPECS
+
+ROOT = SPECS.parent
+DOCS = ROOT / "docs"
+
+
+def test_generated_files_are_up_to_date() -> None:
+    drift = docs.differences(docs.generate(SPECS, DOCS), DOCS)
+    assert not drift, (f"docs/{drift[0]} is not what `archspec docs` generates ({len(drift)} files drifted): "
+                       "run `make docs` and commit the result")
+
+
+def test_the_spec_reference_has_every_model_field_and_primitive() -> None:
+    page = docs.spec_reference()
+    models = [m for m in vars(schema).values() if isinstance(m, type) and issubclass(m, BaseModel)
+              and m.__module__ == schema.__name__ and m not in (schema.Strict, schema.ItemBase)]
+    for model in models:
+        section = page.split(f"### {model.__name__} {{#")[1].split("\n### ")[0]
+        for name in model.model_fields:
+            assert f"| `{name}`" in section, f"{model.__name__}.{name}"
+    for name, op in OPS.items():
+        assert f"`{name}`" in page, name
+        if op.Attrs.model_fields:
+            assert f"### {op.name} {{#op-{op.name}}}" in page, name
+
+
+def test_the_cli_reference_has_every_command_and_option() -> None:
+    parser = make_parser()
+    page = docs.cli_reference(parser)
+    commands = next(a for a in parser._actions if a.dest == "command").choices
+    for name, command in commands.items():
+        section = page.split(f"## archspec {name} {{#{name}}}")[1].split("\n## ")[0]
+        for action in command._actions:
+            for flag in action.option_strings if not isinstance(action, argparse._HelpAction) else ():
+                assert f"`{flag}`" in section, f"archspec {name} {flag}"
+
+
+def test_the_docs_command_writes_checks_and_removes_stale_pages(tmp_path: Path, capsys) -> None:
+    library, out = tmp_path / "specs", tmp_path / "docs"
+    (library / "blocks").mkdir(parents=True)
+    shutil.copy(SPECS / "lenet5.yaml", library)
+    shutil.copy(SPECS / "blocks" / "classic.yaml", library / "blocks")
+    out.mkdir()
+    shutil.copy(DOCS / "tutorial.md", out)
+
+    assert main(["docs", str(library), "--output-dir", str(out), "--check"]) == 2
+    assert "library/lenet5.md" in capsys.readouterr().err
+    assert main(["docs", str(library), "--output-dir", str(out)]) == 0
+    for path in ("library/index.md", "library/lenet5.md", "reference/spec-language.md", "reference/cli.md",
+                 "reference/python.md", "reference/modules.md", "architecture.svg", "tutorial/resnet20.svg"):
+        assert (out / path).is_file(), path
+    assert "[lenet5](lenet5.md)" in (out / "library" / "index.md").read_text()
+    assert "![lenet5 at block level](../gallery/lenet5.svg)" in (out / "library" / "lenet5.md").read_text()
+    assert main(["docs", str(library), "--output-dir", str(out), "--check"]) == 0
+
+    (out / "library" / "lenet5.md").write_text("edited by hand\n")
+    (out / "library" / "alexnet.md").write_text("a network no longer in the library\n")
+    capsys.readouterr()
+    assert main(["docs", str(library), "--output-dir", str(out), "--check"]) == 2
+    err = capsys.readouterr().err
+    assert "lenet5.md: differs" in err and "alexnet.md: stale" in err and "make docs" in err
+    assert main(["docs", str(library), "--output-dir", str(out)]) == 0
+    assert not (out / "library" / "alexnet.md").exists()
+    assert main(["docs", str(library), "--output-dir", str(out), "--check"]) == 0
+
+
+def test_the_docs_command_needs_an_existing_folder(tmp_path: Path, capsys) -> None:
+    assert main(["docs", "--output-dir", str(tmp_path / "missing")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+
+
+def test_the_site_builds_strictly(tmp_path: Path) -> None:
+    """Broken links, missing images or anchors and nav entries without a page fail the build."""
+    result = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "-f", str(ROOT / "mkdocs.yml"),
+                             "-d", str(tmp_path / "site")], capture_output=True, text=True,
+                            env={**os.environ, "NO_MKDOCS_2_WARNING": "1"}, timeout=600)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (tmp_path / "site" / "tutorial.html").is_file()
+    assert (tmp_path / "site" / "library" / "resnet50.html").is_file()

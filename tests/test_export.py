@@ -1,0 +1,169 @@
+"""Every library spec exports: ``torch.export``, ONNX run by onnxruntime, and ``torch.compile(fullgraph=True)``.
+
+Each network runs at the smallest image size it accepts (tracing cost is what remains), with weights that keep
+the signal alive through its depth: PyTorch's default initialisation with fresh BatchNorm statistics shrinks
+activations layer after layer until a deep network's output no longer depends on its input, which would make
+any comparison pass. Slow (about one minute per ten networks): run in CI all the same.
+"""
+
+from __future__ import annotations
+
+import copy
+import tempfile
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+import onnxruntime
+import pytest
+import torch
+from torch import nn
+
+import archspec
+from archspec.backends.onnx_export import export_program, to_onnx
+from archspec.cli import main
+from tests.library import LIBRARY, SPECS, load
+
+pytestmark = pytest.mark.slow
+
+SIZES = (32, 56, 64, 96, 112, 128, 160, 224, 299)
+BATCH = 3  # the exports are traced with batch 2: another size checks that the batch dimension stays dynamic
+TOLERANCE = 1e-4  # of the output's scale
+
+
+def smallest(spec: archspec.Spec) -> archspec.Spec:
+    """``spec`` at the smallest of SIZES it accepts (a ViT needs a multiple of its patch, Inception >= 75 px)."""
+    for size in SIZES:
+        candidate = spec.with_overrides(image_size=size)
+        try:
+            candidate.analyze()
+        except archspec.GraphError:
+            continue
+        return candidate
+    raise AssertionError(f"{spec.name} accepts none of the sizes {SIZES}")
+
+
+def condition(model: nn.Module, x: torch.Tensor) -> None:
+    """He-initialise convolutions and linear layers, and set BatchNorm statistics to those of ``x``."""
+    norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    with torch.no_grad():
+        for module in model.modules():
+            if isinstance(module, nn.Conv2d | nn.Linear):
+                nn.init.kaiming_normal_(module.weight, nonlinearity="relu")
+        for norm in norms:
+            norm.reset_running_stats()
+            norm.momentum = None  # a cumulative average: after one batch, exactly its statistics
+        model.train()(x)
+    for norm in norms:
+        norm.momentum = 0.1
+    model.eval()
+
+
+def outputs(result: torch.Tensor | tuple[torch.Tensor, ...]) -> list[np.ndarray]:
+    """A network's output(s) as a list of arrays."""
+    return [t.detach().numpy() for t in (result if isinstance(result, tuple) else (result,))]
+
+
+def error(actual: list[np.ndarray], expected: list[np.ndarray]) -> float:
+    """The largest difference between corresponding outputs, relative to each expected output's scale."""
+    assert [a.shape for a in actual] == [e.shape for e in expected]
+    return max(float(np.abs(a - e).max() / np.abs(e).max()) for a, e in zip(actual, expected, strict=True))
+
+
+def assert_matches(actual: list[np.ndarray], expected: list[np.ndarray], tolerance: float = TOLERANCE) -> None:
+    """Same number and shapes of outputs, values within ``tolerance`` of each output's scale."""
+    assert error(actual, expected) <= tolerance
+
+
+@dataclass
+class Case:
+    """One library network, compiled and conditioned, with an input batch and its eager outputs."""
+
+    spec: archspec.Spec
+    model: nn.Module
+    x: torch.Tensor
+    expected: list[np.ndarray]
+
+    @cached_property
+    def program(self) -> torch.export.ExportedProgram:
+        """The network through ``torch.export`` (shared by the export and the ONNX test)."""
+        return export_program(self.model, self.x.shape[1:])
+
+    def float32_error(self) -> float:
+        """How far the eager float32 outputs are from float64 ones: the rounding error this network amplifies."""
+        exact = copy.deepcopy(self.model).double()
+        with torch.no_grad():
+            return error(self.expected, outputs(exact(self.x.double())))
+
+
+@pytest.fixture(scope="module", params=LIBRARY)
+def case(request) -> Case:
+    """Module-scoped and parametrised, so pytest runs every test of one network before building the next."""
+    spec = smallest(load(request.param))
+    torch.manual_seed(0)
+    model = spec.build()
+    shape = spec.analyze().input_shape
+    condition(model, torch.randn(8, *shape))
+    x = torch.randn(BATCH, *shape)
+    with torch.no_grad():
+        expected = outputs(model(x))
+    main_output = expected[0]
+    assert np.abs(main_output[0] - main_output[1]).max() > 1e-3 * np.abs(main_output).max(), \
+        "the output does not depend on the input: the comparisons would prove nothing"
+    return Case(spec, model, x, expected)
+
+
+def test_torch_export(case: Case) -> None:
+    with torch.no_grad():
+        assert_matches(outputs(case.program.module()(case.x)), case.expected)
+
+
+def test_onnx_matches_onnxruntime(case: Case) -> None:
+    with tempfile.TemporaryDirectory() as folder:  # not tmp_path: pytest keeps those, ViT-H's is 2.5 GB
+        path = Path(folder) / f"{case.spec.name}.onnx"
+        to_onnx(case.program, path)
+        session = onnxruntime.InferenceSession(path, providers=["CPUExecutionProvider"])
+        actual = session.run(None, {"input": case.x.numpy()})
+    # other kernels round differently: a deep network (EfficientNet-B2: 7e-4) amplifies that as much as float32 does
+    if error(actual, case.expected) > TOLERANCE:
+        assert_matches(actual, case.expected, 4 * case.float32_error())
+
+
+def test_torch_compile_fullgraph(case: Case) -> None:
+    """Dynamo captures the whole forward as one graph (any break is an error); the eager backend runs it, so the
+    check is about capture, not about the code generator's speed on this CPU."""
+    torch._dynamo.reset()
+    compiled = torch.compile(case.model, fullgraph=True, backend="eager")
+    with torch.no_grad():
+        assert_matches(outputs(compiled(case.x)), case.expected)
+
+
+def test_torch_compile_inductor_on_a_small_network() -> None:
+    """The default backend (inductor: generated C++ on CPU) end to end, on one small library network."""
+    spec = smallest(load("lenet5"))
+    model = spec.build().eval()
+    x = torch.randn(BATCH, *spec.analyze().input_shape)
+    torch._dynamo.reset()
+    with torch.no_grad():
+        assert_matches(outputs(torch.compile(model, fullgraph=True)(x)), outputs(model(x)))
+
+
+def test_cli_exports_onnx_with_weights(tmp_path: Path, capsys) -> None:
+    spec = str(SPECS / "resnet18.yaml")
+    weights, target = tmp_path / "w.safetensors", tmp_path / "r.onnx"
+    assert main(["build", spec, "--num-classes", "10", "--image-size", "64", "-o", str(weights)]) == 0
+    capsys.readouterr()
+    assert main(["export", spec, "--num-classes", "10", "--image-size", "64", "--weights", str(weights),
+                 "--onnx", str(target)]) == 0
+    printed = capsys.readouterr().out.splitlines()  # the exporter's own progress lines stay off stdout
+    assert printed == [f"wrote {target}: ONNX opset 18, input 'input' of shape [batch, 3, 64, 64]"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.onnx", "w.safetensors"]
+    model = archspec.load(spec, num_classes=10, image_size=64).build().eval()
+    archspec.load_weights(model, archspec.load(spec, num_classes=10, image_size=64), weights)
+    x = torch.randn(1, 3, 64, 64)
+    session = onnxruntime.InferenceSession(target, providers=["CPUExecutionProvider"])
+    with torch.no_grad():
+        assert_matches(session.run(None, {"input": x.numpy()}), outputs(model(x)))
+    assert main(["export", spec, "--onnx", str(target), "--opset", "16"]) == 2
+    assert "--opset must be >= 17" in capsys.readouterr().err
