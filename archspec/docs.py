@@ -678,8 +678,8 @@ def _verification(net: Network) -> list[str]:
             figures.append(("MACs", reported.macs, report.macs))
         said = " and ".join(f"{paper:,} {what} (archspec: {ours:,}, {ours / paper - 1:+.1%})"
                             for what, paper, ours in figures)
-        lines.append(f"- **The paper's figures**: {said}, within a tolerance of {reported.tolerance:.0%}. "
-                     + _prose(reported.convention or ""))
+        within = f"within {reported.tolerance * 100:g}%" if reported.tolerance else "exactly"
+        lines.append(f"- **The paper's figures**: {said}, checked {within}. " + _prose(reported.convention or ""))
     if reported and reported.top1 is not None:
         lines.append(f"- Top-1 {reported.top1:g}%" + (f", top-5 {reported.top5:g}%" if reported.top5 else "")
                      + f": reported by {_prose(reported.source)}; archspec does not train.")
