@@ -163,6 +163,8 @@ class ItemChecker:
             yield from self.walk(item.residual, source, (*path, "residual"))
             if item.shortcut is not None:
                 yield from self.walk(item.shortcut, source, (*path, "shortcut"))
+        elif isinstance(item, RepeatItem):
+            yield from self.walk(item.body, source, (*path, "body"))
 
     def check_args(self, name: str, args: dict[str, Any], source: Source, path: Path,
                    primitive_only: bool = False) -> None:
