@@ -19,7 +19,7 @@ import time
 import traceback
 from pathlib import Path
 
-from archspec.cli import main
+from archspec.cli import library_files, main
 
 ROOT = Path(__file__).resolve().parent.parent
 WORDS = ["conv", "block", "op", "n", "s", "stride", "$in_channels", "$c * 2", "-1", "0", "1e9", "null", "[", "]",
@@ -83,7 +83,7 @@ def run_one(path: Path, seconds: int) -> tuple[int | None, str]:
 def fuzz(minutes: float, seed: int, out: Path) -> dict[str, int]:
     """Run for ``minutes``; return counts of accepted, rejected and crashing inputs."""
     rng = random.Random(seed)
-    corpus = [p.read_text() for p in sorted((ROOT / "specs").glob("*.yaml")) if not p.name.startswith(".")]
+    corpus = [p.read_text() for p in library_files(ROOT / "specs")]
     counts = {"inputs": 0, "accepted": 0, "rejected": 0, "crashes": 0}
     deadline = time.monotonic() + minutes * 60
     # inputs live next to the library so that their imports resolve

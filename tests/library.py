@@ -7,9 +7,10 @@ from pathlib import Path
 import torch
 
 import archspec
+from archspec.cli import library_files
 
 SPECS = Path(__file__).resolve().parent.parent / "specs"
-LIBRARY = sorted(path.stem for path in SPECS.glob("*.yaml") if not path.name.startswith("."))
+LIBRARY = [path.stem for path in library_files(SPECS)]
 
 
 def load(name: str) -> archspec.Spec:

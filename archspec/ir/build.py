@@ -16,7 +16,7 @@ from archspec.ir.graph import Graph, Node
 from archspec.ops import OPS
 from archspec.ops.base import ShapeError
 from archspec.spec.expr import ExprError, referenced_name, resolve
-from archspec.spec.load import ALIASES, BlockRef, describe_error
+from archspec.spec.load import BlockRef, describe_error, written_key
 from archspec.spec.schema import (
     BlockItem,
     Item,
@@ -123,7 +123,7 @@ class Builder:
         return x
 
     def _repeats(self, index: int, row: StageRow) -> int:
-        path = ("stages", index, _written(self.source, ("stages", index), "n"))
+        path = ("stages", index, written_key(self.source, ("stages", index), "n"))
         n = self._value(row.n, self._network_scope("", ""), path)
         if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= 10_000:
             raise self.source.error(path, f"repeats must be an integer between 1 and 10000, got {n!r}")
@@ -154,7 +154,7 @@ class Builder:
         args = {key: (value, Site(self.source, (*path, key))) for key, value in row.args.items()}
         values = {key: self._value(value, scope, where.path, where) for key, (value, where) in args.items()}
         if row.stride is not None:
-            stride_path = (*path, _written(self.source, path, "stride"))
+            stride_path = (*path, written_key(self.source, path, "stride"))
             values["stride"] = self._value(row.stride, scope, stride_path)
         self.graph.stage_values[name] = {**values, "n": n}
         entry = x
@@ -163,7 +163,7 @@ class Builder:
             stride = row.stride if repeat == 0 else 1
             row_args = dict(args)
             if row.stride is not None:
-                row_args["stride"] = (stride, Site(self.source, (*path, _written(self.source, path, "stride"))))
+                row_args["stride"] = (stride, Site(self.source, stride_path))
             instance = qualify(name, str(repeat)) if n > 1 else name
             if is_block:
                 builtins = {"repeat_index": repeat, "block_index": block_index, "num_blocks": num_blocks,
@@ -308,14 +308,4 @@ class Builder:
         if site.file != scope.source.file:
             place = f"{site.file}:{place}"
         return f" (in {scope.context}, used at {place})"
-
-
-def _written(source: Source, path: Path, key: str) -> str:
-    """The spelling of a stage-row field as written (``s`` for ``stride``, ``layers`` for ``n``, ...)."""
-    data = source.data_at(path)
-    if isinstance(data, dict):
-        for alias in (key, *ALIASES.get(key, ())):
-            if alias in data:
-                return alias
-    return key
 

@@ -181,7 +181,7 @@ class ItemChecker:
             close = difflib.get_close_matches(name, known, n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
             kind = "op" if primitive_only else "block or op"
-            raise source.error((*path, _written_key(source, path, key)), f"unknown {kind} {name!r}{hint}")
+            raise source.error((*path, written_key(source, path, key)), f"unknown {kind} {name!r}{hint}")
         for arg in args:
             if arg not in allowed:
                 close = difflib.get_close_matches(arg, sorted(allowed), n=1)
@@ -241,7 +241,8 @@ class Resolver:
         raise first["source"].error(first["path"], f"blocks refer to each other in a cycle: {chain}")
 
 
-def _written_key(source: Source, path: Path, key: str) -> str:
+def written_key(source: Source, path: Path, key: str) -> str:
+    """The spelling of a field as written at ``path`` (``s`` for ``stride``, ``layers`` for ``n``, ...)."""
     data = source.data_at(path)
     if isinstance(data, dict):
         for candidate in (key, *ALIASES.get(key, ())):
