@@ -55,8 +55,7 @@ class Spec:
         if updates:
             network = network.model_copy(update={"variables": {**network.variables, **updates}})
         if image_size is not None:
-            if isinstance(image_size, bool) or not isinstance(image_size, int) or not 1 <= image_size <= 16384:
-                raise SpecError(f"--image-size must be an integer between 1 and 16384, got {image_size!r}")
+            check_image_size(image_size)
             # the table's resolution column describes the spec's own input size, so it no longer applies
             stages = [row.model_copy(update={"resolution": None}) for row in network.stages]
             network = network.model_copy(
@@ -123,6 +122,13 @@ class Spec:
         if stage not in stages:
             raise self.source.error(("stages",), f"no stage {stage!r} (stages: {', '.join(stages)})")
         return stages[: stages.index(stage) + 1]
+
+
+def check_image_size(image_size: Any) -> int:
+    """``image_size`` if it is a valid input resolution (an integer from 1 to 16384, as ``--image-size``)."""
+    if isinstance(image_size, bool) or not isinstance(image_size, int) or not 1 <= image_size <= 16384:
+        raise SpecError(f"--image-size must be an integer between 1 and 16384, got {image_size!r}")
+    return image_size
 
 
 def memory_limit() -> int:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from archspec.api import Spec, load, parse_size
+from archspec.api import Spec, check_image_size, load, parse_size
 from archspec.errors import ArchspecError, SpecError
 from archspec.spec.dump import dump_spec
 from archspec.spec.schema import Scaling
@@ -179,9 +179,7 @@ def multipliers_from_args(spec: Spec, args: argparse.Namespace) -> tuple[Multipl
                 raise SpecError(f"--{flag} must be > 0 and <= 100, got {value}")
             updates[flag] = getattr(multipliers, flag) * exact(value)
     if args.image_size is not None:
-        if not 1 <= args.image_size <= 16384:
-            raise SpecError(f"--image-size must be between 1 and 16384, got {args.image_size}")
-        updates["image_size"] = args.image_size
+        updates["image_size"] = check_image_size(args.image_size)
     if args.divisor is not None and args.divisor < 1:
         raise SpecError(f"--divisor must be >= 1, got {args.divisor}")
     return replace(multipliers, **updates), phi

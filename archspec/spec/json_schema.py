@@ -46,10 +46,11 @@ def _complete(model: type[BaseModel], title: str) -> dict[str, Any]:
 
 
 def _share_items(node: Any, union: list[Any]) -> Any:
-    """Replace every inline copy of the item union by a reference to the shared ``Item`` definition."""
+    """Replace every inline copy of the item union by a reference to the shared ``Item`` definition, keeping a
+    field's own keys (its title and description)."""
     if isinstance(node, dict):
         if node.get("oneOf") == union:
-            return ITEM_REF
+            return {**ITEM_REF, **{key: value for key, value in node.items() if key != "oneOf"}}
         return {key: _share_items(value, union) for key, value in node.items()}
     if isinstance(node, list):
         return [_share_items(value, union) for value in node]

@@ -36,7 +36,7 @@ class OpItem(ItemBase):
     """A primitive operation, e.g. ``{op: conv, out: 64, kernel: 3}``; other keys are the op's attributes."""
 
     model_config = ConfigDict(extra="allow", frozen=True)
-    op: str
+    op: str = Field(description="Name of the primitive op (conv, batchnorm, relu, ...).")
 
     @property
     def attrs(self) -> dict[str, Any]:
@@ -48,7 +48,7 @@ class BlockItem(ItemBase):
     """An instance of a named block, e.g. ``{block: bottleneck, c: 256}``; other keys are its arguments."""
 
     model_config = ConfigDict(extra="allow", frozen=True)
-    block: str
+    block: str = Field(description="Name of a block the spec can see (imported or its own); an op's name also works.")
 
     @property
     def args(self) -> dict[str, Any]:
@@ -59,29 +59,32 @@ class BlockItem(ItemBase):
 class SeqItem(ItemBase):
     """Items applied one after another (a plain YAML list is the same thing)."""
 
-    seq: list[Item]
+    seq: list[Item] = Field(description="Items applied in order, each to the previous one's output.")
 
 
 class ParallelItem(ItemBase):
     """Branches applied to the same input and merged; an empty branch is the identity."""
 
-    parallel: list[Item] = Field(min_length=1)
-    merge: Literal["add", "concat", "mul"]
+    parallel: list[Item] = Field(min_length=1, description="Branches, each applied to the item's input.")
+    merge: Literal["add", "concat", "mul"] = Field(
+        description="How the branch outputs are merged: add (element-wise sum), concat (along channels) or mul "
+                    "(element-wise product).")
 
 
 class ResidualItem(ItemBase):
     """``residual`` body added to a ``shortcut`` (the identity unless given)."""
 
-    residual: Item
-    shortcut: Item | None = None
+    residual: Item = Field(description="The body, whose output is added to the shortcut's.")
+    shortcut: Item | None = Field(None, description="The skip path (e.g. a projection); default: the identity.")
     connect: bool | str = Field(True, description="Whether the skip connection exists; when false only the body.")
 
 
 class RepeatItem(ItemBase):
     """``body`` applied ``repeat`` times in sequence; with a ``name``, repetition i is named ``name.i``."""
 
-    repeat: Annotated[int, Field(ge=1, le=10_000)] | str
-    body: Item
+    repeat: Annotated[int, Field(ge=1, le=10_000)] | str = Field(
+        description="How many copies of body run in sequence: an integer, or an expression (which may give 0).")
+    body: Item = Field(description="The item repeated; each copy sees its number (from 0) as index.")
 
 
 def _list_as_seq(value: Any) -> Any:
@@ -125,43 +128,45 @@ class BlockDef(Strict):
     """A reusable block: named parameters (``null`` means required) and a body built from items."""
 
     doc: str = Field(description="One line saying what the block is.")
-    params: dict[str, Value] = Field(default_factory=dict)
+    params: dict[str, Value] = Field(default_factory=dict,
+                                     description="Parameters and their defaults (null: required); a default may be "
+                                                 "an expression using earlier parameters.")
     channel_params: list[str] = Field(default_factory=list,
                                       description="Parameters that are channel counts (width scaling multiplies them).")
     depth_params: list[str] = Field(default_factory=list,
                                     description="Parameters that are layer counts: depth scaling multiplies them "
                                                 "instead of the row's repeats (VGG's convs per stage).")
-    body: Item
+    body: Item = Field(description="What the block computes, in terms of its parameters (a list is a sequence).")
 
 
 class BlockLibrary(Strict):
     """A YAML file of shared blocks."""
 
-    blocks: dict[str, BlockDef]
+    blocks: dict[str, BlockDef] = Field(description="Blocks by name; a network that imports the file can use them all.")
 
 
 class HeadSpec(Strict):
     """A replacement head for transfer learning: a spec's ``head`` list on its own (empty: a feature extractor)."""
 
-    head: list[Item]
+    head: list[Item] = Field(description="Items replacing the spec's head, applied to the last stage's output.")
 
 
 class Paper(Strict):
     """Where the architecture was published."""
 
-    title: str
-    authors: str | None = None
-    year: int = Field(ge=1980, le=2100)
+    title: str = Field(description="Title of the paper.")
+    authors: str | None = Field(None, description="Authors, as one string.")
+    year: int = Field(ge=1980, le=2100, description="Year of publication.")
     table: str | None = Field(None, description="The table or figure the spec mirrors.")
-    url: str | None = None
+    url: str | None = Field(None, description="Link to the paper (e.g. its arXiv page).")
 
 
 class Reported(Strict):
     """Published figures and their source: ImageNet accuracy, and the paper's own params and MACs if given."""
 
-    top1: float | None = Field(None, ge=0, le=100)
-    top5: float | None = Field(None, ge=0, le=100)
-    source: str
+    top1: float | None = Field(None, ge=0, le=100, description="Published top-1 ImageNet accuracy, in percent.")
+    top5: float | None = Field(None, ge=0, le=100, description="Published top-5 ImageNet accuracy, in percent.")
+    source: str = Field(description="Where the figures come from (a table of the paper, or the weights).")
     params: int | None = Field(None, ge=1, description="Parameters as the paper reports them.")
     macs: int | None = Field(None, ge=1, description="Multiply-adds as the paper reports them.")
     tolerance: float = Field(0.0, ge=0, le=1, description="Relative gap allowed against the paper's rounded figures.")
@@ -171,8 +176,9 @@ class Reported(Strict):
 class Reference(Strict):
     """An independent implementation the spec is checked against (torchvision or timm)."""
 
-    torchvision: str | None = None
-    timm: str | None = None
+    torchvision: str | None = Field(None, description="Name of the torchvision model, as get_model takes it.")
+    timm: str | None = Field(None, description="Name of the timm model, as create_model takes it (when torchvision "
+                                               "has none).")
     kwargs: dict[str, Value] = Field(default_factory=dict, description="Constructor arguments of the reference.")
     output: int = Field(0, ge=0, description="Which output of the reference to compare when it returns several.")
     weights: str | None = Field(None, description="torchvision weights whose figures apply (default: DEFAULT).")
@@ -181,16 +187,19 @@ class Reference(Strict):
 class InputSpec(Strict):
     """The network's input: channels and square or (height, width) resolution."""
 
-    channels: int = Field(3, ge=1, le=4096)
-    resolution: Pixels | tuple[Pixels, Pixels] = 224
+    channels: int = Field(3, ge=1, le=4096, description="Number of input channels (3 for RGB images).")
+    resolution: Pixels | tuple[Pixels, Pixels] = Field(
+        224, description="Input size in pixels: one integer for a square image, or [height, width].")
 
 
 class StageRow(BaseModel):
     """One row of the paper's table: a block (or primitive) repeated ``n`` times; other keys are its arguments."""
 
     model_config = ConfigDict(extra="allow", frozen=True, populate_by_name=True)
-    name: str | None = None
-    block: str = Field(validation_alias=AliasChoices("block", "op", "operator"))
+    name: str | None = Field(None, description="Stage name, prefixing its module names; default: stage1, stage2, "
+                                               "... by row.")
+    block: str = Field(validation_alias=AliasChoices("block", "op", "operator"),
+                       description="The block (from a library or the spec) or primitive op the row repeats.")
     n: Annotated[int, Field(ge=1, le=10_000)] | str = Field(
         1, validation_alias=AliasChoices("n", "repeats", "layers"), description="Repeats (or an expression).")
     stride: Annotated[int, Field(ge=1)] | str | None = Field(None, validation_alias=AliasChoices("stride", "s"),
@@ -198,7 +207,7 @@ class StageRow(BaseModel):
     resolution: int | None = Field(None, ge=1, description="Expected input resolution (checked).")
     fixed: bool = Field(False, description="Scaling leaves this row alone.")
     side: bool = Field(False, description="A side output (auxiliary head): the main path continues from its input.")
-    when: bool | str | None = None
+    when: bool | str | None = Field(None, description="Condition (an expression); when false the row is skipped.")
 
     @property
     def args(self) -> dict[str, Any]:
@@ -226,18 +235,25 @@ class Scaling(Strict):
 class NetworkSpec(Strict):
     """A whole network: input, stem, stages (the paper's table) and head, plus the blocks they use."""
 
-    name: str = Field(pattern=r"^[A-Za-z0-9_.\-]+$")
-    description: str | None = None
-    paper: Paper | None = None
-    reported: Reported | None = None
-    reference: Reference | None = None
-    notes: str | None = None
-    input: InputSpec = Field(default_factory=InputSpec)
+    name: str = Field(pattern=r"^[A-Za-z0-9_.\-]+$",
+                      description="The network's name; by convention the spec file's name (torchvision's where "
+                                  "it has one).")
+    description: str | None = Field(None, description="A sentence or two saying what the network is.")
+    paper: Paper | None = Field(None, description="The paper the architecture was published in.")
+    reported: Reported | None = Field(None, description="Published accuracy, and the paper's params and MACs.")
+    reference: Reference | None = Field(None, description="The independent implementation the spec is checked "
+                                                          "against.")
+    notes: str | None = Field(None, description="Where and why the spec departs from the paper.")
+    input: InputSpec = Field(default_factory=InputSpec, description="The input's channels and resolution.")
     variables: dict[str, Value] = Field(default_factory=dict,
                                         description="Network-wide settings; they also configure blocks by name.")
-    scaling: Scaling | None = None
+    scaling: Scaling | None = Field(None, description="How the network scales (archspec scale); default: "
+                                                     "EfficientNet's coefficients.")
     imports: list[str] = Field(default_factory=list, description="Block library files, relative to this file.")
-    blocks: dict[str, BlockDef] = Field(default_factory=dict)
-    stem: list[Item] = Field(default_factory=list)
-    stages: list[StageRow] = Field(default_factory=list)
-    head: list[Item] = Field(default_factory=list)
+    blocks: dict[str, BlockDef] = Field(default_factory=dict,
+                                        description="Blocks of this spec only, by name; they take precedence over "
+                                                    "imported blocks of the same name.")
+    stem: list[Item] = Field(default_factory=list, description="Items applied to the input before the stages.")
+    stages: list[StageRow] = Field(default_factory=list, description="The paper's table: rows applied in order.")
+    head: list[Item] = Field(default_factory=list,
+                             description="Items applied after the last stage (e.g. pooling and the classifier).")
