@@ -1,19 +1,26 @@
-"""Analysis speed: archspec (load + analyse, no tensors) against FlopCounterMode on the torchvision/timm twin
-(construct + one traced forward at the spec's resolution), for every library spec with a twin."""
+"""Analysis speed: archspec (load + analyse, no tensors) against counting by running the torchvision/timm twin
+(construct + one traced forward at the spec's resolution): FlopCounterMode for every library spec with a twin,
+fvcore and ptflops (where installed) for the headline networks."""
 
 from __future__ import annotations
 
+import importlib.util
+import logging
 import statistics
 import sys
 import time
+import warnings
 from collections.abc import Callable
 
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 import archspec
-from benchmarks.timing import interleaved, markdown
+from archspec.spec.load import read_spec
+from benchmarks.timing import interleaved, markdown, seconds
 from tests.library import LIBRARY, SPECS, load, reference_model
+
+HEADLINE = ["resnet50", "efficientnet_b0", "densenet121", "mobilenet_v2", "vit_b_16"]
 
 
 def _ours(name: str) -> Callable[[], int]:
@@ -33,8 +40,47 @@ def _flop_counter(spec: archspec.Spec) -> Callable[[], int]:
     return run
 
 
-def run(names: list[str] | None = None, repeats: int = 2) -> str:
-    """The table for the given twins (default: every library spec with a twin) and the whole-library total."""
+def _fvcore(spec: archspec.Spec) -> Callable[[], int]:
+    from fvcore.nn import FlopCountAnalysis
+
+    shape = spec.analyze().input_shape
+    logging.getLogger("fvcore").setLevel(logging.ERROR)  # it warns about every op it does not count
+
+    def run() -> int:
+        analysis = FlopCountAnalysis(reference_model(spec).eval(), torch.randn(1, *shape))
+        analysis.unsupported_ops_warnings(False).uncalled_modules_warnings(False)
+        with torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # jit tracer warnings
+            return int(analysis.total())  # fvcore counts one "flop" per multiply-add
+
+    return run
+
+
+def _ptflops(spec: archspec.Spec) -> Callable[[], int]:
+    from ptflops import get_model_complexity_info
+
+    shape = spec.analyze().input_shape
+
+    def run() -> int:
+        with torch.no_grad():
+            macs, _ = get_model_complexity_info(reference_model(spec).eval(), tuple(shape), as_strings=False,
+                                                print_per_layer_stat=False, verbose=False)
+        return int(macs)
+
+    return run
+
+
+COUNTERS: dict[str, Callable[[archspec.Spec], Callable[[], int]]] = {"fvcore": _fvcore, "ptflops": _ptflops}
+
+
+def _parse_share(name: str, repeats: int) -> float:
+    """Median time of reading and validating the spec alone (part of archspec's figure)."""
+    return statistics.median(seconds(lambda: read_spec(SPECS / f"{name}.yaml")) for _ in range(repeats))
+
+
+def run(names: list[str] | None = None, repeats: int = 3, others: list[str] | None = None) -> str:
+    """Tables for the given twins (default: every library spec with a twin) against FlopCounterMode, for
+    ``others`` (default: the headline networks) against fvcore/ptflops, and the whole-library total."""
     twins = names or [n for n in LIBRARY if load(n).network.reference is not None]
     _ours(twins[0])()  # imports and caches warm once for both sides, not per network
     _flop_counter(load(twins[0]))()
@@ -42,16 +88,42 @@ def run(names: list[str] | None = None, repeats: int = 2) -> str:
     for name in twins:
         print(f"  analysis: {name}", file=sys.stderr, flush=True)
         pair = interleaved(_ours(name), _flop_counter(load(name)), repeats, warmup=0)
+        nodes = len(load(name).graph)
+        ours_ms = statistics.median(pair.ours) * 1e3
         ratios.append(1 / pair.ratio)
-        rows.append([name, *pair.cells(), f"{1 / pair.ratio:.0f}x"])
-    table = markdown(["network", "archspec load + analyse, ms (min-max)",
-                      "twin build + FlopCounterMode, ms (min-max)", "speed-up"], rows)
+        rows.append([name, str(nodes), *pair.cells(digits=2)[:1], f"{_parse_share(name, repeats) * 1e3:.2f}",
+                     f"{ours_ms * 1e3 / nodes:.0f}", pair.cells()[1], f"{1 / pair.ratio:.0f}x"])
+    table = markdown(["network", "nodes", "archspec load + analyse, ms (min-max)", "of which YAML + validation, ms",
+                      "us per node", "twin build + FlopCounterMode, ms (min-max)", "speed-up"], rows)
+    slowest = sorted(range(len(ratios)), key=ratios.__getitem__)[:3]
+    text = (f"{table}\n\nSpeed-up: median {statistics.median(ratios):.0f}x, lowest "
+            + ", ".join(f"{ratios[i]:.0f}x ({twins[i]})" for i in slowest) + ".\n")
+    installed = [c for c in COUNTERS if importlib.util.find_spec(c) is not None]
+    if installed:
+        text += "\n" + _other_counters(HEADLINE if others is None else others, installed, repeats) + "\n"
     totals = []
     for _ in range(5):
         start = time.perf_counter()
         for name in LIBRARY:
             archspec.load(SPECS / f"{name}.yaml").analyze()
         totals.append(time.perf_counter() - start)
-    return (f"{table}\n\nSpeed-up: median {statistics.median(ratios):.0f}x, lowest {min(ratios):.0f}x "
-            f"({twins[ratios.index(min(ratios))]}).\n\nThe whole library ({len(LIBRARY)} specs) loads and "
-            f"analyses in {statistics.median(totals) * 1e3:.0f} ms (median of 5; min {min(totals) * 1e3:.0f}).")
+    return (f"{text}\nThe whole library ({len(LIBRARY)} specs) loads and analyses in "
+            f"{statistics.median(totals) * 1e3:.0f} ms (median of 5; min {min(totals) * 1e3:.0f}).")
+
+
+def _other_counters(names: list[str], counters: list[str], repeats: int) -> str:
+    """Ours against each installed third-party counter: time, speed-up and the MACs each reports."""
+    rows = []
+    for name in names:
+        spec = load(name)
+        ours_macs = spec.analyze().macs
+        for counter in counters:
+            print(f"  analysis: {name} against {counter}", file=sys.stderr, flush=True)
+            count = COUNTERS[counter](spec)
+            macs = count()  # warm: the first call of each tool pays its imports
+            pair = interleaved(_ours(name), count, repeats, warmup=0)
+            rows.append([name, counter, *pair.cells(), f"{1 / pair.ratio:.0f}x", f"{ours_macs / 1e9:.3f}",
+                         f"{macs / 1e9:.3f}"])
+    return ("Against the other counters people use (each counts by running the twin; fvcore traces it with "
+            "torch.jit):\n\n" + markdown(["network", "counter", "archspec ms (min-max)", "counter ms (min-max)",
+                                          "speed-up", "archspec GMACs", "counter GMACs"], rows))

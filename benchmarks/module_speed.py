@@ -3,10 +3,11 @@
 
 from __future__ import annotations
 
-import json
+import os
 import subprocess
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 import torch
 from torch import nn
@@ -15,6 +16,7 @@ import archspec
 from benchmarks.timing import interleaved, markdown
 from tests.library import load, reference_model
 
+ROOT = Path(__file__).resolve().parent.parent
 NETWORKS = ["resnet50", "efficientnet_b0", "densenet121", "mobilenet_v2", "vit_b_16"]
 
 
@@ -53,21 +55,31 @@ def training_step(model: nn.Module, x: torch.Tensor) -> Callable[[], object]:
 
 
 def peak_memory(name: str, which: str, batch: int, size: int) -> int:
-    """Peak resident memory (KiB) a training step adds, measured in a fresh process holding one model only."""
+    """Peak resident memory (KiB) one training step adds, after a warm-up step, in a fresh process holding one
+    model only (Linux: the peak is reset through /proc/self/clear_refs)."""
     build = (f"spec = load({name!r}); model = spec.build()" if which == "ours"
              else f"model = reference_model(load({name!r}))")
     code = (
-        "import json, resource, torch\n"
+        "import torch\n"
         "from benchmarks.module_speed import training_step\n"
         "from tests.library import load, reference_model\n"
+        "def status(field):\n"
+        "    line = next(l for l in open('/proc/self/status') if l.startswith(field + ':'))\n"
+        "    return int(line.split()[1])\n"
         f"{build}\nmodel.train(); torch.set_num_threads(2)\n"
-        f"x = torch.randn({batch}, 3, {size}, {size})\n"
-        "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
-        "training_step(model, x)()\n"
-        "print(json.dumps(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before))\n"
+        f"step = training_step(model, torch.randn({batch}, 3, {size}, {size}))\n"
+        "step()\n"
+        "before = status('VmRSS')\n"
+        "open('/proc/self/clear_refs', 'w').write('5')\n"
+        "step()\n"
+        "print(status('VmHWM') - before)\n"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    return int(json.loads(done.stdout.strip().splitlines()[-1]))
+    # a fixed mmap threshold returns every large freed block to the system at once, so resident memory follows
+    # the live tensors instead of glibc's cached heap
+    environment = {**os.environ, "MALLOC_MMAP_THRESHOLD_": "65536"}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                          env=environment, cwd=ROOT)
+    return int(done.stdout.strip().splitlines()[-1])
 
 
 def run(names: list[str] | None = None, repeats: int = 5, compile_names: list[str] | None = None,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import operator
+
 import torch
 from torch import fx, nn
 
@@ -36,10 +38,15 @@ def to_module(graph: Graph, *, initialise: bool = True) -> fx.GraphModule:
         args = tuple(values[name] for name in node.inputs)
         module = node.op.module(node.attrs, shapes, node.shape)
         if module is not None:
-            if hasattr(module, "inplace") and node.op.family is Family.ACTIVATION and _may_overwrite(graph, node):
+            if (hasattr(module, "inplace") and node.op.family is Family.ACTIVATION
+                    and _may_overwrite(graph, node.inputs[0], node)):
                 module.inplace = True  # as hand-written networks do: saves one activation-sized buffer
             modules[node.name] = module
             values[node.name] = code.call_module(node.name, args)
+        elif node.op.name == "add" and (fresh := _overwritable_summand(graph, node)) is not None:
+            # as hand-written residual blocks do (``out += identity``): no new activation-sized buffer
+            other = next(name for name in node.inputs if name != fresh)
+            values[node.name] = code.call_function(operator.iadd, (values[fresh], values[other]))
         else:
             function, kwargs = node.op.function(node.attrs, shapes)
             values[node.name] = code.call_function(function, args, kwargs)
@@ -52,13 +59,21 @@ _FRESH_OUTPUTS = {Family.CONV, Family.NORM, Family.LINEAR, Family.POOL, Family.A
 _FRESH_MERGES = {"add", "multiply", "concat"}
 
 
-def _may_overwrite(graph: Graph, node: Node) -> bool:
-    """True when the node's input is a fresh tensor (not a view, not the network input) used by nothing else."""
-    (source,) = node.inputs
+def _may_overwrite(graph: Graph, source: str, node: Node) -> bool:
+    """True when ``source`` is a fresh tensor (not a view, not the network input) used by ``node`` alone, and
+    its producer does not keep it for the backward pass."""
     producer = graph[source]
     if producer.op is None or source in graph.outputs or graph.users(source) != [node.name]:
         return False
     return producer.op.family in _FRESH_OUTPUTS or producer.op.name in _FRESH_MERGES
+
+
+def _overwritable_summand(graph: Graph, node: Node) -> str | None:
+    """The input of a two-input add that may hold the sum in place (its shape is the output's), if any."""
+    if len(node.inputs) != 2 or node.inputs[0] == node.inputs[1]:
+        return None
+    return next((source for source in node.inputs
+                 if graph[source].shape == node.shape and _may_overwrite(graph, source, node)), None)
 
 
 def _ordered_root(modules: dict[str, nn.Module]) -> nn.Module:

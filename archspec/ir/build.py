@@ -12,7 +12,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from archspec.errors import GraphError, Path, Site, SpecError
-from archspec.ir.graph import Graph, Node
+from archspec.ir.graph import Graph, Node, collection_paused
 from archspec.ops import OPS
 from archspec.ops.base import ShapeError
 from archspec.spec.expr import ExprError, referenced_name, resolve
@@ -72,6 +72,19 @@ class Scope:
         return replace(self, prefix=prefix, namer=Namer())
 
 
+def _attrs_key(kind: str, values: dict[str, Any]) -> tuple[Any, ...] | None:
+    """A key for an op's resolved attribute values that tells 1, 1.0 and True apart; None if unhashable."""
+    def typed(value: Any) -> Any:
+        return (list, *map(typed, value)) if isinstance(value, list) else (type(value), value)
+
+    key = (kind, *((name, typed(value)) for name, value in values.items()))
+    try:
+        hash(key)
+    except TypeError:
+        return None
+    return key
+
+
 def qualify(prefix: str, name: str) -> str:
     """Join a namespace prefix and a name with a dot."""
     return f"{prefix}.{name}" if prefix else name
@@ -88,10 +101,16 @@ class Builder:
         self.side_outputs: list[str] = []
         self.variables = dict(spec.variables)
         self.variable_origins = {k: Site(source, ("variables", k)) for k in spec.variables}
+        # validated attributes by op and values: attributes are immutable, and networks repeat the same ones
+        self.attrs_seen: dict[tuple[Any, ...], Any] = {}
 
     # 1. network: input, stem, stages, head
     def build(self) -> Graph:
         """Build the whole graph."""
+        with collection_paused():
+            return self._network()
+
+    def _network(self) -> Graph:
         resolution = self.spec.input.resolution
         height, width = resolution if isinstance(resolution, tuple) else (resolution, resolution)
         self.graph.add(Node("input", None, None, [], "input", None, Site(self.source, ("input",)),
@@ -152,7 +171,7 @@ class Builder:
                 raise GraphError(f"the table says resolution {row.resolution}, but the input here is "
                                  f"{'x'.join(map(str, actual))}", Site(self.source, (*path, "resolution")))
         args = {key: (value, Site(self.source, (*path, key))) for key, value in row.args.items()}
-        values = {key: self._value(value, scope, where.path, where) for key, (value, where) in args.items()}
+        values = self._values(args, scope)
         if row.stride is not None:
             stride_path = (*path, written_key(self.source, path, "stride"))
             values["stride"] = self._value(row.stride, scope, stride_path)
@@ -234,7 +253,11 @@ class Builder:
     def _op(self, kind: str, item_name: str | None, raw: dict[str, tuple[Any, Site]], x: str,
             scope: Scope, path: Path, name: str) -> str:
         op = OPS[kind]
-        values = {key: self._value(value, scope, where.path, where) for key, (value, where) in raw.items()}
+        values = self._values(raw, scope)
+        key = _attrs_key(kind, values)
+        attrs = self.attrs_seen.get(key) if key is not None else None
+        if attrs is not None:
+            return self._add_node(op, attrs, [x], name, scope, Site(scope.source, path))
         try:
             attrs = op.Attrs.model_validate(values)
         except ValidationError as exc:
@@ -245,6 +268,8 @@ class Builder:
             if blamed and blamed in scope.origins:
                 where = scope.origins[blamed]
             raise SpecError(describe_error(error) + self._context(scope), where) from None
+        if key is not None:
+            self.attrs_seen[key] = attrs
         return self._add_node(op, attrs, [x], name, scope, Site(scope.source, path))
 
     def _add_node(self, op, attrs, inputs: list[str], name: str, scope: Scope, origin: Site) -> str:
@@ -292,6 +317,14 @@ class Builder:
         body_scope = Scope(values, origins, ref.source, name, Namer(), scope.stage,
                            scope.block or name, scope.depth + 1, context=name, call_site=site)
         return self._item(ref.definition.body, x, body_scope, (*ref.path, "body"))
+
+    def _values(self, raw: dict[str, tuple[Any, Site]], scope: Scope) -> dict[str, Any]:
+        try:
+            return {key: resolve(value, scope.values) for key, (value, _) in raw.items()}
+        except ExprError:
+            for value, where in raw.values():  # again, one by one, to blame the right one
+                self._value(value, scope, where.path, where)
+            raise
 
     def _value(self, value: Any, scope: Scope, path: Path, where: Site | None = None) -> Any:
         try:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -10,6 +12,20 @@ import networkx as nx
 
 from archspec.errors import GraphError, Location, Site
 from archspec.ops.base import Cost, Op, Shape
+
+
+@contextmanager
+def collection_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while a large graph is built or annotated."""
+    # the IR holds no cycles to reclaim, but its many small objects trigger full collections that each scan
+    # every node so far: building a 70,000-node graph took twice as long, and grew faster than linearly
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 class ReceptiveField(NamedTuple):

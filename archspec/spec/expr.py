@@ -62,81 +62,128 @@ def referenced_name(value: object) -> str | None:
 
 def evaluate(text: str, scope: Mapping[str, Any]) -> Any:
     """Evaluate an expression string (without its ``$``) against ``scope``."""
-    return _eval(_parse(text), scope)
+    return _compiled(text)(scope)
+
+
+Evaluator = Callable[[Mapping[str, Any]], Any]
+_CONSTANTS = {"True": True, "False": False, "None": None}
 
 
 @lru_cache(maxsize=4096)
-def _parse(text: str) -> ast.AST:
+def _compiled(text: str) -> Evaluator:
+    # specs repeat a few expressions thousands of times: parse and check each once, then call a closure
     if len(text) > MAX_EXPR_LENGTH:
         raise ExprError(f"expression longer than {MAX_EXPR_LENGTH} characters")
     try:
-        return ast.parse(text.strip(), mode="eval").body
+        tree = ast.parse(text.strip(), mode="eval").body
     except SyntaxError:
         raise ExprError(f"cannot parse expression {text.strip()!r}") from None
+    return _compile(tree)
 
 
-def _eval(node: ast.AST, scope: Mapping[str, Any]) -> Any:
+def _compile(node: ast.AST) -> Evaluator:
+    """A closure evaluating ``node`` against a scope; unsupported syntax is refused here, once."""
     if isinstance(node, ast.Constant) and isinstance(node.value, int | float | str | bool | type(None)):
-        return node.value
+        constant = node.value
+        return lambda scope: constant
     if isinstance(node, ast.Name):
-        if node.id in scope:
-            return scope[node.id]
-        if node.id in ("True", "False", "None"):
-            return {"True": True, "False": False, "None": None}[node.id]
-        raise ExprError(f"unknown name {node.id!r} (known: {', '.join(sorted(scope)) or 'none'})")
+        return _name(node.id)
     if isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
-        left, right = _number(_eval(node.left, scope)), _number(_eval(node.right, scope))
-        if isinstance(node.op, ast.Pow) and (abs(right) > 64 or abs(left) > 1e6):
+        return _binary(_BINARY[type(node.op)], isinstance(node.op, ast.Pow), _compile(node.left),
+                       _compile(node.right))
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd | ast.Not):
+        operand = _compile(node.operand)
+        if isinstance(node.op, ast.Not):
+            return lambda scope: not operand(scope)
+        sign = -1 if isinstance(node.op, ast.USub) else 1
+        return lambda scope: sign * _number(operand(scope))
+    if isinstance(node, ast.BoolOp):
+        values = [_compile(v) for v in node.values]
+        combine = all if isinstance(node.op, ast.And) else any
+        return lambda scope: combine([value(scope) for value in values])
+    if isinstance(node, ast.Compare):
+        if any(type(op) not in _COMPARE for op in node.ops):
+            raise ExprError("unsupported comparison")
+        return _comparison(_compile(node.left), [(_COMPARE[type(op)], _compile(right))
+                                                 for op, right in zip(node.ops, node.comparators, strict=True)])
+    if isinstance(node, ast.IfExp):
+        test, body, orelse = _compile(node.test), _compile(node.body), _compile(node.orelse)
+        return lambda scope: body(scope) if test(scope) else orelse(scope)
+    if isinstance(node, ast.Subscript):
+        return _subscript(_compile(node.value), _compile(node.slice))
+    if isinstance(node, ast.List | ast.Tuple):
+        elements = [_compile(e) for e in node.elts]
+        return lambda scope: [element(scope) for element in elements]
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and not node.keywords:
+        if node.func.id not in FUNCTIONS:
+            raise ExprError(f"unknown function {node.func.id!r} (known: {', '.join(sorted(FUNCTIONS))})")
+        return _call(node.func.id, [_compile(a) for a in node.args])
+    raise ExprError(f"unsupported syntax in expression: {ast.unparse(node)!r}")
+
+
+def _name(name: str) -> Evaluator:
+    def value(scope: Mapping[str, Any]) -> Any:
+        if name in scope:
+            return scope[name]
+        if name in _CONSTANTS:
+            return _CONSTANTS[name]
+        raise ExprError(f"unknown name {name!r} (known: {', '.join(sorted(scope)) or 'none'})")
+
+    return value
+
+
+def _binary(function: Callable[[Any, Any], Any], is_power: bool, left: Evaluator, right: Evaluator) -> Evaluator:
+    def value(scope: Mapping[str, Any]) -> Any:
+        a, b = _number(left(scope)), _number(right(scope))
+        if is_power and (abs(b) > 64 or abs(a) > 1e6):
             raise ExprError("exponent too large")
         try:
-            return _BINARY[type(node.op)](left, right)
+            return function(a, b)
         except (TypeError, ArithmeticError) as exc:
             raise ExprError(str(exc)) from None
-    if isinstance(node, ast.UnaryOp):
-        value = _eval(node.operand, scope)
-        if isinstance(node.op, ast.USub):
-            return -_number(value)
-        if isinstance(node.op, ast.UAdd):
-            return +_number(value)
-        if isinstance(node.op, ast.Not):
-            return not value
-    if isinstance(node, ast.BoolOp):
-        values = [_eval(v, scope) for v in node.values]
-        return all(values) if isinstance(node.op, ast.And) else any(values)
-    if isinstance(node, ast.Compare):
-        left = _eval(node.left, scope)
-        for op, comparator in zip(node.ops, node.comparators, strict=True):
-            right = _eval(comparator, scope)
-            if type(op) not in _COMPARE:
-                raise ExprError("unsupported comparison")
+
+    return value
+
+
+def _comparison(first: Evaluator, rest: list[tuple[Callable[[Any, Any], bool], Evaluator]]) -> Evaluator:
+    def value(scope: Mapping[str, Any]) -> bool:
+        left = first(scope)
+        for compare, comparator in rest:
+            right = comparator(scope)
             try:
-                if not _COMPARE[type(op)](left, right):
+                if not compare(left, right):
                     return False
             except TypeError as exc:
                 raise ExprError(str(exc)) from None
             left = right
         return True
-    if isinstance(node, ast.IfExp):
-        return _eval(node.body, scope) if _eval(node.test, scope) else _eval(node.orelse, scope)
-    if isinstance(node, ast.Subscript):
-        container, index = _eval(node.value, scope), _eval(node.slice, scope)
+
+    return value
+
+
+def _subscript(container_of: Evaluator, index_of: Evaluator) -> Evaluator:
+    def value(scope: Mapping[str, Any]) -> Any:
+        container, index = container_of(scope), index_of(scope)
         if not isinstance(container, list) or isinstance(index, bool) or not isinstance(index, int):
             raise ExprError("only lists can be indexed, by an integer")
         try:
             return container[index]
         except IndexError:
             raise ExprError(f"index {index} is out of range for {container}") from None
-    if isinstance(node, ast.List | ast.Tuple):
-        return [_eval(e, scope) for e in node.elts]
-    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and not node.keywords:
-        func = FUNCTIONS.get(node.func.id)
-        if func is None:
-            raise ExprError(f"unknown function {node.func.id!r} (known: {', '.join(sorted(FUNCTIONS))})")
+
+    return value
+
+
+def _call(name: str, arguments: list[Evaluator]) -> Evaluator:
+    function = FUNCTIONS[name]
+
+    def value(scope: Mapping[str, Any]) -> Any:
         try:
-            return func(*[_eval(a, scope) for a in node.args])
+            return function(*[argument(scope) for argument in arguments])
         except (TypeError, ValueError, ArithmeticError) as exc:
-            raise ExprError(f"{node.func.id}(): {exc}") from None
-    raise ExprError(f"unsupported syntax in expression: {ast.unparse(node)!r}")
+            raise ExprError(f"{name}(): {exc}") from None
+
+    return value
 
 
 def _number(value: Any) -> float:
@@ -147,8 +194,8 @@ def _number(value: Any) -> float:
 
 def resolve(value: Any, scope: Mapping[str, Any]) -> Any:
     """Evaluate ``value`` if it is an expression, recursing into lists; other values pass through."""
-    if is_expression(value):
-        return evaluate(value[len(EXPR_PREFIX):], scope)
+    if isinstance(value, str):
+        return _compiled(value[1:])(scope) if value[:1] == EXPR_PREFIX else value
     if isinstance(value, list):
         return [resolve(v, scope) for v in value]
     return value
