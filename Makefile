@@ -23,6 +23,7 @@ test: $(STAMP)
 	$(PY) -m pytest -q
 
 bench: $(STAMP)
+	$(PY) -m pip install -q -e '.[bench]'
 	$(PY) -m benchmarks
 
 # specs/schema.json and specs/blocks.schema.json (JSON Schemas for YAML editors), after a change to the language
