@@ -65,6 +65,8 @@ def _may_overwrite(graph: Graph, source: str, node: Node) -> bool:
     producer = graph[source]
     if producer.op is None or source in graph.outputs or graph.users(source) != [node.name]:
         return False
+    if producer.op.family is Family.REGULARIZATION:  # dropout, stochastic depth: inactive, they return their input
+        return _may_overwrite(graph, producer.inputs[0], producer)
     return producer.op.family in _FRESH_OUTPUTS or producer.op.name in _FRESH_MERGES
 
 

@@ -299,6 +299,8 @@ class Builder:
             values["in_size"] = shape[1]
         values.update(self.variables)
         origins: dict[str, Site] = dict(self.variable_origins)
+        defaults = Scope(values, origins, ref.source, name, Namer(), scope.stage, name, scope.depth + 1,
+                         context=name, call_site=site)  # defaults see the parameters bound before them
         for param, default in ref.definition.params.items():
             if param in args:
                 value, where = args[param]
@@ -310,12 +312,9 @@ class Builder:
                 raise scope.source.error(path, f"block {kind!r} needs parameter {param!r}{self._context(scope)}")
             else:
                 where = Site(ref.source, (*ref.path, "params", param))
-                inner = Scope(values, origins, ref.source, name, Namer(), scope.stage, name, scope.depth + 1,
-                              context=name, call_site=site)
-                values[param] = self._value(default, inner, where.path, where)
+                values[param] = self._value(default, defaults, where.path, where)
                 origins[param] = where
-        body_scope = Scope(values, origins, ref.source, name, Namer(), scope.stage,
-                           scope.block or name, scope.depth + 1, context=name, call_site=site)
+        body_scope = replace(defaults, block=scope.block or name)
         return self._item(ref.definition.body, x, body_scope, (*ref.path, "body"))
 
     def _values(self, raw: dict[str, tuple[Any, Site]], scope: Scope) -> dict[str, Any]:
