@@ -96,8 +96,21 @@ def run(names: list[str] | None = None, repeats: int = 3, others: list[str] | No
     table = markdown(["network", "nodes", "archspec load + analyse, ms (min-max)", "of which YAML + validation, ms",
                       "us per node", "twin build + FlopCounterMode, ms (min-max)", "speed-up"], rows)
     slowest = sorted(range(len(ratios)), key=ratios.__getitem__)[:3]
+    per_node = statistics.median(float(row[4]) for row in rows)
+    parse = statistics.median(float(row[3]) for row in rows)
     text = (f"{table}\n\nSpeed-up: median {statistics.median(ratios):.0f}x, lowest "
-            + ", ".join(f"{ratios[i]:.0f}x ({twins[i]})" for i in slowest) + ".\n")
+            + ", ".join(f"{ratios[i]:.0f}x ({twins[i]})" for i in slowest)
+            + f"; at least 100x for {sum(r >= 100 for r in ratios)} of {len(ratios)} twins.\n\n"
+            f"The goal of 100x for every network is not met. archspec's time grows with the number of nodes "
+            f"(median {per_node:.0f} us per node, all in: expanding blocks, evaluating `$` expressions, validating "
+            f"attributes, inferring shapes, three analysis passes) plus about {parse:.1f} ms to read and validate "
+            "the YAML; counting by running grows with the arithmetic. Networks built of many cheap layers "
+            "(MobileNets, SqueezeNet, ShuffleNet, EfficientNet-B0, DenseNet) run a 224 px forward pass in "
+            "30-150 ms here, so they stay between about 10x and 40x, while VGG and the large ViTs pass 300x. "
+            "Reaching 100x on "
+            "the smallest twins would take well under 1 us per node, which Python code that validates every "
+            "node does not reach; caching results would, but would measure a cache, not the analysis. archspec's "
+            "time does not depend on the batch or the image size, so the ratio grows with both.\n")
     installed = [c for c in COUNTERS if importlib.util.find_spec(c) is not None]
     if installed:
         text += "\n" + _other_counters(HEADLINE if others is None else others, installed, repeats) + "\n"
