@@ -55,8 +55,9 @@ def to_module(graph: Graph, *, initialise: bool = True) -> fx.GraphModule:
     return fx.GraphModule(_ordered_root(modules), code, class_name=_class_name(graph.name))
 
 
-_FRESH_OUTPUTS = {Family.CONV, Family.NORM, Family.LINEAR, Family.POOL, Family.ATTENTION}
-_FRESH_MERGES = {"add", "multiply", "concat"}
+_FRESH_OUTPUTS = {Family.CONV, Family.NORM, Family.LINEAR, Family.POOL}
+# not self_attention: nn.MultiheadAttention returns a transposed view, which autograd would copy to overwrite
+_FRESH_OPS = {"add", "multiply", "concat", "squeeze_excite"}
 
 
 def _may_overwrite(graph: Graph, source: str, node: Node) -> bool:
@@ -67,7 +68,9 @@ def _may_overwrite(graph: Graph, source: str, node: Node) -> bool:
         return False
     if producer.op.family is Family.REGULARIZATION:  # dropout, stochastic depth: inactive, they return their input
         return _may_overwrite(graph, producer.inputs[0], producer)
-    return producer.op.family in _FRESH_OUTPUTS or producer.op.name in _FRESH_MERGES
+    if producer.op.family is Family.LINEAR and len(producer.shape) > 1:
+        return False  # on token sequences F.linear returns a view of its 2-D product
+    return producer.op.family in _FRESH_OUTPUTS or producer.op.name in _FRESH_OPS
 
 
 def _overwritable_summand(graph: Graph, node: Node) -> str | None:
