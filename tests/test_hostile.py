@@ -33,6 +33,8 @@ def test_mutated_specs_fail_only_with_a_located_archspec_error(tmp_path_factory,
     "a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b]\n"
     "d: &d [*c, *c, *c, *c, *c, *c, *c]\ne: &e [*d, *d, *d, *d, *d, *d, *d]\nf: [*e, *e, *e, *e, *e, *e, *e, *e]\n",
     "name: x\nstem: " + "[" * 5000 + "]" * 5000,
+    "name: x\nstem:\n" + "  [\n" * 2400 + "  ]\n" * 2400,  # shallow enough to compose, then refused while building
+    "name: x\nnotes:\n" + "".join(" " * i + f"k{i}:\n" for i in range(1, 100)) + " " * 100 + "v",
 ])
 def test_unsafe_yaml_is_refused_with_a_located_error(tmp_path: Path, text: str, capsys) -> None:
     path = tmp_path / "evil.yaml"

@@ -131,8 +131,22 @@ _OPENERS = (yaml.BlockMappingStartToken, yaml.BlockSequenceStartToken, yaml.Flow
 _CLOSERS = (yaml.BlockEndToken, yaml.FlowMappingEndToken, yaml.FlowSequenceEndToken)
 
 
+SAFE_COMPOSER_DEPTH = 5_000  # far below where libyaml's recursive composer overflows the C stack (~100k)
+
+
+def _nesting_bound(text: str) -> int:
+    """An upper bound on how deep ``text`` can nest: every flow level opens a bracket, and a block collection
+    starts at least one column further in than its parent's (an indentless sequence at most every other level)."""
+    longest_line = max(map(len, text.splitlines()), default=0)
+    return text.count("[") + text.count("{") + 2 * (longest_line + 1)
+
+
 def _check_nesting(text: str, file: str) -> None:
-    """Refuse deep nesting from the token stream, before the (recursive) composer could overflow the stack."""
+    """Refuse deep nesting from the token stream, before the (recursive) composer could overflow the stack.
+
+    Files that cannot nest deeply skip the scan; deeper nesting than MAX_DEPTH is then refused while building."""
+    if _nesting_bound(text) <= SAFE_COMPOSER_DEPTH:
+        return
     depth = 0
     for token in yaml.scan(text, Loader=_LOADER):
         if isinstance(token, _OPENERS):
