@@ -95,29 +95,32 @@ def test_outputs_equal_the_twin_after_transfer(name: str, compiled) -> None:
     assert (ours - theirs).abs().max().item() <= 1e-4
 
 
-# twins whose training forward draws random numbers (dropout, stochastic depth) or uses batch statistics
-STOCHASTIC_TWINS = ["efficientnet_b0", "efficientnet_v2_s", "mnasnet1_0", "mobilenet_v3_small", "resnet50"]
+# training mode draws random numbers (dropout, stochastic depth) and uses batch statistics; the largest twins are
+# left out for CI time (their families are covered)
+TRAINABLE_TWINS = [n for n in TWINS if load(n).analyze().macs <= 14e9]
 
 
-@pytest.mark.parametrize("name", STOCHASTIC_TWINS)
+@pytest.mark.parametrize("name", TRAINABLE_TWINS)
 def test_training_outputs_equal_the_twin_under_one_seed(name: str, compiled) -> None:
     """In training mode too: the same random draws in the same order (stochastic depth only where a skip adds
     the block back, as torchvision does), batch statistics, and the same gradients."""
     spec, model, reference = compiled(name)
     _randomise(reference)
-    archspec.transfer_weights(reference.state_dict(), model)
+    pairs = archspec.transfer_weights(reference.state_dict(), model)
     x = torch.randn(2, *spec.analyze().input_shape, generator=torch.Generator().manual_seed(1))
     outputs = []
-    for network in (model.train(), reference.train()):
+    for network, pick in ((model, 0), (reference, spec.network.reference.output)):
+        network.train()
         torch.manual_seed(3)
         out = network(x)
+        out = out[pick] if isinstance(out, tuple) else out
         out.square().mean().backward()
-        outputs.append((out.detach(), [p.grad for p in network.parameters()]))
+        outputs.append((out.detach(), {name: p.grad for name, p in network.named_parameters()}))
         network.eval()
     (ours, ours_grads), (theirs, their_grads) = outputs
     assert (ours - theirs).abs().max().item() <= 1e-4
-    for mine, its in zip(ours_grads, their_grads, strict=True):  # transfer_weights pairs them in this order
-        torch.testing.assert_close(mine, its, rtol=1e-3, atol=1e-5)
+    for name, grad in ours_grads.items():  # each parameter against the one transfer_weights loaded into it
+        torch.testing.assert_close(grad, their_grads[pairs[name]], rtol=1e-3, atol=1e-5)
 
 
 @pytest.mark.parametrize("name", TWINS)
