@@ -60,11 +60,6 @@ def referenced_name(value: object) -> str | None:
     return None
 
 
-def evaluate(text: str, scope: Mapping[str, Any]) -> Any:
-    """Evaluate an expression string (without its ``$``) against ``scope``."""
-    return _compiled(text)(scope)
-
-
 Evaluator = Callable[[Mapping[str, Any]], Any]
 _CONSTANTS = {"True": True, "False": False, "None": None}
 
