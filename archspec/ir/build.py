@@ -253,24 +253,28 @@ class Builder:
     def _op(self, kind: str, item_name: str | None, raw: dict[str, tuple[Any, Site]], x: str,
             scope: Scope, path: Path, name: str) -> str:
         op = OPS[kind]
+        attrs = self._attrs(op, kind, raw, scope, path)
+        return self._add_node(op, attrs, [x], name, scope, Site(scope.source, path))
+
+    def _attrs(self, op, kind: str, raw: dict[str, tuple[Any, Site]], scope: Scope, path: Path) -> Any:
+        """The op's validated attributes, reused when the same values were validated before."""
         values = self._values(raw, scope)
         key = _attrs_key(kind, values)
-        attrs = self.attrs_seen.get(key) if key is not None else None
-        if attrs is not None:
-            return self._add_node(op, attrs, [x], name, scope, Site(scope.source, path))
+        if key is not None and key in self.attrs_seen:
+            return self.attrs_seen[key]
         try:
             attrs = op.Attrs.model_validate(values)
         except ValidationError as exc:
             error = exc.errors()[0]
-            key = str(error["loc"][0]) if error["loc"] else ""
-            value, where = raw.get(key, (None, Site(scope.source, path)))
+            field = str(error["loc"][0]) if error["loc"] else ""
+            value, where = raw.get(field, (None, Site(scope.source, path)))
             blamed = referenced_name(value)
             if blamed and blamed in scope.origins:
                 where = scope.origins[blamed]
             raise SpecError(describe_error(error) + self._context(scope), where) from None
         if key is not None:
             self.attrs_seen[key] = attrs
-        return self._add_node(op, attrs, [x], name, scope, Site(scope.source, path))
+        return attrs
 
     def _add_node(self, op, attrs, inputs: list[str], name: str, scope: Scope, origin: Site) -> str:
         try:
