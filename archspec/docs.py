@@ -31,7 +31,7 @@ from archspec.api import Spec, load
 from archspec.backends.diagram import diagram, render
 from archspec.backends.table import table
 from archspec.backends.text import field_summary, human, short_field
-from archspec.cli import EXIT_USAGE, make_parser, write_atomically
+from archspec.cli import EXIT_USAGE, library_files, make_parser, write_atomically
 from archspec.ops import OPS, Op
 from archspec.ops.base import Family
 from archspec.spec import schema
@@ -776,7 +776,7 @@ def tutorial_diagrams(page: Path) -> dict[str, bytes]:
 def generate(library: Path, docs: Path) -> dict[str, bytes]:
     """Every generated file, by path relative to ``docs`` (which holds the hand-written tutorial)."""
     networks = []
-    for path in sorted(library.glob("*.yaml")):
+    for path in library_files(library):
         spec = load(path)
         networks.append(Network(path, spec, spec.analyze()))
     pages = {

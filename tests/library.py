@@ -1,7 +1,10 @@
-"""The library under test: every spec file, and how to build its independent reference."""
+"""The library under test: every spec file, how to build its independent reference, and the smallest input
+resolution each network accepts (where checks whose claim does not depend on the resolution run)."""
 
 from __future__ import annotations
 
+import shutil
+from functools import cache
 from pathlib import Path
 
 import torch
@@ -11,24 +14,62 @@ from archspec.cli import library_files
 
 SPECS = Path(__file__).resolve().parent.parent / "specs"
 LIBRARY = [path.stem for path in library_files(SPECS)]
+SIZES = (32, 56, 64, 96, 112, 128, 160, 224, 299)
 
 
+@cache
 def load(name: str) -> archspec.Spec:
-    """Load a library spec by name."""
+    """Load a library spec by name (specs are immutable: one load per session)."""
     return archspec.load(SPECS / f"{name}.yaml")
 
 
+def library_copy(folder: Path, name: str, text: str) -> Path:
+    """Write ``text`` as ``folder/name.yaml`` beside a copy of the block library, so that its imports resolve
+    and the checkout stays untouched."""
+    if not (folder / "blocks").exists():
+        shutil.copytree(SPECS / "blocks", folder / "blocks")
+    path = folder / f"{name}.yaml"
+    path.write_text(text)
+    return path
+
+
+def smallest(spec: archspec.Spec) -> archspec.Spec:
+    """``spec`` at the smallest of SIZES it accepts (a ViT needs a multiple of its patch, Inception >= 75 px)."""
+    for size in SIZES:
+        candidate = spec.with_overrides(image_size=size)
+        try:
+            candidate.analyze()
+        except archspec.GraphError:
+            continue
+        return candidate
+    raise AssertionError(f"{spec.name} accepts none of the sizes {SIZES}")
+
+
+def takes_resolution(spec: archspec.Spec) -> bool:
+    """Whether the network's parameters depend on its input resolution (a ViT's position embedding), so that its
+    reference must be told the resolution; a reference built for the wrong one fails on the input."""
+    other = spec.with_overrides(image_size=2 * spec.analyze().input_shape[1])
+    try:
+        return other.analyze().params != spec.analyze().params
+    except archspec.GraphError:
+        return False
+
+
 def reference_model(spec: archspec.Spec) -> torch.nn.Module:
-    """The torchvision or timm twin of a spec, randomly initialised, in eval mode."""
+    """The torchvision or timm twin of a spec, randomly initialised, in eval mode, at the spec's resolution."""
     reference = spec.network.reference
     assert reference is not None
     kwargs = dict(reference.kwargs)
     if reference.torchvision:
         import torchvision
 
+        if takes_resolution(spec):
+            kwargs["image_size"] = spec.analyze().input_shape[1]
         return torchvision.models.get_model(reference.torchvision, weights=None, **kwargs).eval()
     import timm
 
+    if takes_resolution(spec):
+        kwargs["img_size"] = spec.analyze().input_shape[1]
     return timm.create_model(reference.timm, pretrained=False, **kwargs).eval()
 
 

@@ -23,25 +23,12 @@ from torch import nn
 import archspec
 from archspec.backends.onnx_export import export_program, to_onnx
 from archspec.cli import main
-from tests.library import LIBRARY, SPECS, load
+from tests.library import LIBRARY, SPECS, load, smallest
 
 pytestmark = pytest.mark.slow
 
-SIZES = (32, 56, 64, 96, 112, 128, 160, 224, 299)
 BATCH = 3  # the exports are traced with batch 2: another size checks that the batch dimension stays dynamic
 TOLERANCE = 1e-4  # of the output's scale
-
-
-def smallest(spec: archspec.Spec) -> archspec.Spec:
-    """``spec`` at the smallest of SIZES it accepts (a ViT needs a multiple of its patch, Inception >= 75 px)."""
-    for size in SIZES:
-        candidate = spec.with_overrides(image_size=size)
-        try:
-            candidate.analyze()
-        except archspec.GraphError:
-            continue
-        return candidate
-    raise AssertionError(f"{spec.name} accepts none of the sizes {SIZES}")
 
 
 def condition(model: nn.Module, x: torch.Tensor) -> None:

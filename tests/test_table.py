@@ -72,10 +72,9 @@ def test_googlenet_keeps_the_written_columns_in_order(capsys) -> None:
 
 
 def test_computed_columns_add_up_to_the_report(capsys) -> None:
-    report = load("densenet121").analyze()
-    table_rows = rows(capsys, "densenet121")
-    assert sum(int(r["params"]) for r in table_rows) == report.params
-    assert sum(int(r["MACs"]) for r in table_rows) == report.macs
+    table_rows = rows(capsys, "densenet121")  # torchvision's: 7,978,856 parameters, 2.834 GMACs (weights' _ops)
+    assert sum(int(r["params"]) for r in table_rows) == 7_978_856
+    assert round(sum(int(r["MACs"]) for r in table_rows) / 1e9, 3) == 2.834
     assert table_rows[-1]["RF"] == "global"
     assert next(r for r in table_rows if r["stage"] == "dense_block1")["operator"] == "[1x1, 128; 3x3, 32] x 6"
 
