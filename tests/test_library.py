@@ -1,7 +1,15 @@
 """Every library spec against independent references: its torchvision/timm twin, the twin's published
-figures, the paper's own figures, and node by node against a real forward pass and FlopCounterMode."""
+figures, the paper's own figures, and node by node against a real forward pass and FlopCounterMode.
+
+Figures that depend on the resolution (params of a ViT, published MACs) are checked at the spec's own and at
+the weights' crop size. Forward, training and FlopCounterMode checks compare behaviour that does not depend on
+the resolution, so they run for every twin at the smallest resolution it accepts, with the twin and its
+reference built once and shared by every check on them.
+"""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import pytest
 import torch
@@ -10,25 +18,20 @@ from torch.nn.attention import SDPBackend, sdpa_kernel
 from torch.utils.flop_counter import FlopCounterMode
 
 import archspec
-from tests.library import LIBRARY, load, published_macs, reference_model, with_reference
+from tests.library import LIBRARY, load, published_macs, reference_model, smallest, takes_resolution, with_reference
 
 TWINS = with_reference(LIBRARY)
 
 
-@pytest.fixture(scope="module")
-def compiled():
-    """(spec, compiled model, reference model) per network, built once per module."""
-    cache: dict[str, tuple] = {}
+@dataclass
+class Twin:
+    """A library network at its smallest resolution, compiled, beside its reference loaded with the same
+    (randomised) weights; ``pairs`` maps each of our parameter names to the reference's."""
 
-    def get(name: str):
-        if name not in cache:
-            cache.clear()  # keep one large network in memory at a time
-            torch.manual_seed(0)
-            spec = load(name)
-            cache[name] = (spec, spec.build().eval(), reference_model(spec))
-        return cache[name]
-
-    return get
+    spec: archspec.Spec
+    model: torch.nn.Module
+    reference: torch.nn.Module
+    pairs: dict[str, str]
 
 
 def _randomise(model: torch.nn.Module) -> None:
@@ -42,6 +45,27 @@ def _randomise(model: torch.nn.Module) -> None:
                     tensor.copy_(0.5 + noise)
                 else:
                     tensor.add_(0.1 * (noise - 0.5))
+
+
+@pytest.fixture(scope="module", params=TWINS)
+def twin(request) -> Twin:
+    """Module-scoped and parametrised: pytest runs every check of one twin before building the next, so one
+    pair of networks is in memory at a time and each is built once."""
+    spec = smallest(load(request.param))
+    torch.manual_seed(0)
+    model, reference = spec.build().eval(), reference_model(spec)
+    _randomise(reference)
+    pairs = archspec.transfer_weights(reference.state_dict(), model)
+    assert len(pairs) == len(reference.state_dict()), "every reference tensor is loaded into one of ours"
+    theirs = dict(reference.named_parameters())
+    for name, parameter in model.named_parameters():  # one copy of the weights in memory (ViT-H: 2.5 GB)
+        assert torch.equal(parameter, theirs[pairs[name]]), f"{name} was not loaded from {pairs[name]}"
+        parameter.data = theirs[pairs[name]].data
+    return Twin(spec, model, reference, pairs)
+
+
+def _pick(output: torch.Tensor | tuple[torch.Tensor, ...], index: int) -> torch.Tensor:
+    return output[index] if isinstance(output, tuple) else output
 
 
 @pytest.mark.parametrize("name", LIBRARY)
@@ -65,71 +89,72 @@ def test_figures_match_the_paper(name: str) -> None:
 
 
 @pytest.mark.parametrize("name", TWINS)
-def test_params_and_published_macs_equal_the_twin(name: str, compiled) -> None:
-    spec, _, reference = compiled(name)
+def test_published_macs_equal_the_analysis_at_the_crop_size(name: str) -> None:
+    """torchvision's weights meta ``_ops`` (GMACs, three decimals) at the weights' evaluation crop."""
+    spec = load(name)
+    published = published_macs(spec)
+    if published is None:
+        reference = spec.network.reference
+        source = f"timm's {reference.timm}" if reference.timm else f"torchvision's {reference.torchvision}"
+        pytest.skip(f"{name}: {source} publishes no MACs (its params and per-node MACs are checked)")
+    ops, resolution = published
+    at_crop = spec if resolution == spec.analyze().input_shape[1] else spec.with_overrides(image_size=resolution)
+    assert round(at_crop.analyze().macs / 1e9, 3) == ops
+
+
+def test_params_and_buffers_equal_the_twin(twin: Twin) -> None:
+    """At the spec's own resolution: a reference without a resolution argument has the same parameters at every
+    size; one with it (a ViT's position embedding) is built again for the spec's resolution, on the meta device."""
+    spec = load(twin.spec.name)
     report = spec.analyze()
-    assert report.params == sum(p.numel() for p in reference.parameters())
-    assert report.buffers == sum(b.numel() for b in reference.buffers())
-    published = published_macs(spec)  # torchvision's weights meta "_ops": GMACs at the weights' crop size
-    if published is not None:
-        ops, resolution = published
-        at_crop = spec if resolution == report.input_shape[1] else spec.with_overrides(image_size=resolution)
-        assert round(at_crop.analyze().macs / 1e9, 3) == ops
-    assert report.flops == 2 * report.macs
+    reference = twin.reference
+    if takes_resolution(spec):
+        with torch.device("meta"):
+            reference = reference_model(spec)
+    assert (report.params, report.buffers) == (sum(p.numel() for p in reference.parameters()),
+                                               sum(b.numel() for b in reference.buffers()))
+    small = twin.spec.analyze()
+    assert (small.params, small.buffers) == (sum(p.numel() for p in twin.reference.parameters()),
+                                             sum(b.numel() for b in twin.reference.buffers()))
 
 
-@pytest.mark.parametrize("name", TWINS)
-def test_outputs_equal_the_twin_after_transfer(name: str, compiled) -> None:
-    spec, model, reference = compiled(name)
-    _randomise(reference)
-    mapping = archspec.transfer_weights(reference.state_dict(), model)
-    assert len(mapping) == len(reference.state_dict())
-    x = torch.randn(1, *spec.analyze().input_shape, generator=torch.Generator().manual_seed(1))
+def test_outputs_equal_the_twin_after_transfer(twin: Twin) -> None:
+    x = torch.randn(1, *twin.spec.analyze().input_shape, generator=torch.Generator().manual_seed(1))
     with torch.no_grad():
-        ours, theirs = model(x), reference(x)
-    if isinstance(ours, tuple):
-        ours = ours[0]
-    if isinstance(theirs, tuple):
-        theirs = theirs[spec.network.reference.output]
+        ours, theirs = _pick(twin.model(x), 0), _pick(twin.reference(x), twin.spec.network.reference.output)
     assert ours.shape == theirs.shape
     assert (ours - theirs).abs().max().item() <= 1e-4
 
 
-# training mode draws random numbers (dropout, stochastic depth) and uses batch statistics; the largest twins are
-# left out for CI time (their families are covered)
-TRAINABLE_TWINS = [n for n in TWINS if load(n).analyze().macs <= 14e9]
-
-
-@pytest.mark.parametrize("name", TRAINABLE_TWINS)
-def test_training_outputs_equal_the_twin_under_one_seed(name: str, compiled) -> None:
+def test_training_outputs_equal_the_twin_under_one_seed(twin: Twin) -> None:
     """In training mode too: the same random draws in the same order (stochastic depth only where a skip adds
     the block back, as torchvision does), batch statistics, and the same gradients."""
-    spec, model, reference = compiled(name)
-    _randomise(reference)
-    pairs = archspec.transfer_weights(reference.state_dict(), model)
-    x = torch.randn(2, *spec.analyze().input_shape, generator=torch.Generator().manual_seed(1))
+    x = torch.randn(2, *twin.spec.analyze().input_shape, generator=torch.Generator().manual_seed(1))
     outputs = []
-    for network, pick in ((model, 0), (reference, spec.network.reference.output)):
+    for network, pick in ((twin.model, 0), (twin.reference, twin.spec.network.reference.output)):
+        statistics = [(buffer, buffer.clone()) for buffer in network.buffers()]
         network.train()
         torch.manual_seed(3)
-        out = network(x)
-        out = out[pick] if isinstance(out, tuple) else out
+        out = _pick(network(x), pick)
         out.square().mean().backward()
         outputs.append((out.detach(), {name: p.grad for name, p in network.named_parameters()}))
         network.eval()
+        network.zero_grad(set_to_none=True)
+        with torch.no_grad():  # undo the statistics this step updated, for the other checks on this twin
+            for buffer, saved in statistics:
+                buffer.copy_(saved)
     (ours, ours_grads), (theirs, their_grads) = outputs
     assert (ours - theirs).abs().max().item() <= 1e-4
     for name, grad in ours_grads.items():  # each parameter against the one transfer_weights loaded into it
-        torch.testing.assert_close(grad, their_grads[pairs[name]], rtol=1e-3, atol=1e-5)
+        torch.testing.assert_close(grad, their_grads[twin.pairs[name]], rtol=1e-3, atol=1e-5, msg=name)
 
 
-@pytest.mark.parametrize("name", TWINS)
-def test_every_node_matches_a_forward_pass_and_flop_counter(name: str, compiled) -> None:
+def test_every_node_matches_a_forward_pass_and_flop_counter(twin: Twin) -> None:
     """Shapes and params node by node against a real forward pass; MACs against FlopCounterMode, which counts
     conv, matmul and attention kernels but not MHA's fused eval path nor the CPU's fused attention kernel: the
     count runs in training mode with the math attention kernel (dropout and stochastic depth leave the
     arithmetic unchanged)."""
-    spec, model, _ = compiled(name)
+    spec, model = twin.spec, twin.model
     graph = spec.graph
     x = torch.randn(1, *graph[graph.input].shape)
     ShapeProp(model).propagate(x)
