@@ -1,9 +1,11 @@
 """Fuzzing the loader and the command line: ``python -m tests.fuzz --minutes N`` (or ``make fuzz``).
 
 Mutates the text of the library's spec files (line deletions, duplications and swaps, number and word
-replacements, random characters, truncation) and runs ``archspec build`` on each result in-process. Every input
-must end with exit status 0, or 2 with exactly one line on stderr, within a time limit; anything else is a crash,
-saved under ``fuzz-crashes/`` with the traceback.
+replacements, random characters, truncation) and runs ``archspec build`` on each result in-process, in a temporary
+copy of the library (so that imports resolve and the checkout stays untouched). Every input must end with exit
+status 0, or 2 with exactly one line on stderr, ``file:line:column: ...``, naming a YAML file of that copy and a
+place inside its text, within a time limit; anything else is a crash, saved under ``fuzz-crashes/`` with the
+traceback or the message.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import contextlib
 import io
 import random
 import re
+import shutil
 import signal
 import tempfile
 import time
@@ -26,7 +29,8 @@ WORDS = ["conv", "block", "op", "n", "s", "stride", "$in_channels", "$c * 2", "-
          "{", "}", ":", "- ", "&a", "*a", "!!python/object:os.system", "residual", "parallel", "merge", "concat",
          "when", "repeat", "$index", "fixed", "side", "imports", "'", '"', "\t", "\\", "1.5", "true"]
 NUMBER = re.compile(r"\b\d+\b")
-LOCATED = re.compile(r"^[^\n:]+\.yaml(:\d+:\d+)?: ")  # the spec's or an imported block file's location
+LOCATED = re.compile(r"(?P<file>[^\n:]+\.yaml):(?P<line>\d+):(?P<column>\d+): [^\n]+\n")
+YAML_BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")  # what YAML counts as a line break
 
 
 class Hang(Exception):
@@ -80,33 +84,47 @@ def run_one(path: Path, seconds: int) -> tuple[int | None, str]:
     return status, err.getvalue()
 
 
-def fuzz(minutes: float, seed: int, out: Path) -> dict[str, int]:
-    """Run for ``minutes``; return counts of accepted, rejected and crashing inputs."""
+def located(err: str, library: Path) -> bool:
+    """Whether ``err`` is one line ``file:line:column: message`` whose file is a YAML file under ``library`` (the
+    input or an imported block file) and whose line and column lie within that file's text, or at its end."""
+    match = LOCATED.fullmatch(err)
+    if match is None:
+        return False
+    file = Path(match["file"])
+    if not file.resolve().is_relative_to(library.resolve()) or not file.is_file():
+        return False
+    lines = YAML_BREAK.split(file.read_text(encoding="utf-8"))
+    line, column = int(match["line"]), int(match["column"])
+    if (line, column) == (len(lines) + 1, 1) and lines[-1]:
+        return True  # libyaml's end of a text without a final line break: the start of the line after it
+    return 1 <= line <= len(lines) and 1 <= column <= len(lines[line - 1]) + 1
+
+
+def fuzz(minutes: float, seed: int, out: Path, max_inputs: int | None = None) -> dict[str, int]:
+    """Run for ``minutes`` (or until ``max_inputs``); return counts of accepted, rejected and crashing inputs."""
     rng = random.Random(seed)
-    corpus = [p.read_text() for p in library_files(ROOT / "specs")]
     counts = {"inputs": 0, "accepted": 0, "rejected": 0, "crashes": 0}
     deadline = time.monotonic() + minutes * 60
-    # inputs live next to the library so that their imports resolve
-    with tempfile.TemporaryDirectory(dir=ROOT / "specs", prefix=".fuzz-") as folder:
-        path = Path(folder).parent / f"{Path(folder).name}.yaml"
-        try:
-            while time.monotonic() < deadline:
-                text = mutate(rng.choice(corpus), rng)
-                path.write_text(text)
-                status, err = run_one(path, seconds=20)
-                counts["inputs"] += 1
-                if status == 0:
-                    counts["accepted"] += 1
-                elif status == 2 and err.count("\n") == 1 and LOCATED.match(err):
-                    counts["rejected"] += 1
-                else:
-                    counts["crashes"] += 1
-                    out.mkdir(exist_ok=True)
-                    case = out / f"crash-{counts['inputs']}"
-                    case.with_suffix(".yaml").write_text(text)
-                    case.with_suffix(".txt").write_text(f"status {status}\n{err}")
-        finally:
-            path.unlink(missing_ok=True)
+    with tempfile.TemporaryDirectory(prefix="archspec-fuzz-") as folder:
+        library = Path(folder) / "specs"  # a copy of the library, so that the inputs' imports resolve
+        shutil.copytree(ROOT / "specs", library)
+        corpus = [spec.read_text() for spec in library_files(library)]
+        path = library / "fuzz-input.yaml"
+        while time.monotonic() < deadline and counts["inputs"] != max_inputs:
+            text = mutate(rng.choice(corpus), rng)
+            path.write_text(text, encoding="utf-8")
+            status, err = run_one(path, seconds=20)
+            counts["inputs"] += 1
+            if status == 0:
+                counts["accepted"] += 1
+            elif status == 2 and located(err, library):
+                counts["rejected"] += 1
+            else:
+                counts["crashes"] += 1
+                out.mkdir(parents=True, exist_ok=True)
+                case = out / f"crash-{counts['inputs']}"
+                case.with_suffix(".yaml").write_text(text, encoding="utf-8")
+                case.with_suffix(".txt").write_text(f"status {status}\n{err}")
     return counts
 
 

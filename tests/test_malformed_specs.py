@@ -49,11 +49,14 @@ CASES = [
     ("not-a-mapping", "- 1\n- 2\n", "1:1: a spec must be a mapping with at least a name"),
     ("unknown-top-level-field", mutate("stages:", "stagez:"), "14:1: stagez: unknown field (did you mean 'stages'?)"),
     ("missing-name", mutate("name: tiny\n", ""), "1:1: name: required field is missing"),
-    ("bad-name", mutate("name: tiny", "name: 'tiny net'"), "1:7: name: must match"),
+    ("bad-name", mutate("name: tiny", "name: 'tiny net'"), "1:7: name: must match ^[A-Za-z0-9_.\\-]+$, got 'tiny net'"),
     ("zero-stride", mutate("n: 2, s: 2}", "n: 2, s: 0}"), "16:45: stages[1].s: must be >= 1, got 0"),
     ("zero-repeats", mutate("c: 16, n: 2", "c: 16, n: 0"), "15:39: stages[0].n: must be >= 1, got 0"),
     ("negative-resolution", mutate("resolution: 32", "resolution: -5"),
      "3:34: input.resolution: must be >= 1, got -5"),
+    # pydantic reports one error per member of ``int | tuple[int, int]``: the deepest (the tuple's item) is meant
+    ("resolution-pair-item", mutate("resolution: 32", "resolution: [32, 0]"),
+     "3:39: input.resolution[1]: must be >= 1, got 0"),
     ("wrong-type-channels", mutate("c: 32,", "c: thirty-two,"),
      "16:32: stages[1].c: must be an integer, got 'thirty-two' (in s2.0, used at 16:5)"),
     ("wrong-type-bias", mutate("bias: false", "bias: maybe"),
@@ -68,8 +71,15 @@ CASES = [
     ("unknown-block-argument", mutate("c: 16, n: 2", "cc: 16, n: 2"),
      "15:29: stages[0].cc: block 'unit' has no parameter 'cc' (did you mean 'c'?)"),
     ("missing-block-argument", mutate("c: 16, n: 2", "n: 2"), "15:5: stages[0]: block 'unit' needs parameter 'c'"),
+    # a missing field has no position of its own: it is located at the nearest written ancestor (the row, the block)
+    ("missing-row-block", mutate("{name: s2, block: unit, c: 32", "{name: s2, c: 32"),
+     "16:5: stages[1].block: required field is missing"),
+    ("missing-block-body", mutate("    body:\n      - {op: conv, out: $c, kernel: 3, stride: $stride, bias: false}\n"
+                                  "      - {op: batchnorm}\n      - {op: relu}\n", ""),
+     "6:5: blocks.unit.body: required field is missing"),
     ("unknown-name-in-expression", mutate("out: $c,", "out: $cc * 2,"),
-     "9:25: blocks.unit.body[0].out: unknown name 'cc'"),
+     "9:25: blocks.unit.body[0].out: unknown name 'cc' (known: block_index, c, in_channels, in_dim, in_shape, in_size, "
+     "num_blocks, num_classes, repeat_index, stage_index, stride) (in s1.0, used at 15:5)"),
     ("expression-syntax", mutate("out: $c,", "out: $c *,"),
      "9:25: blocks.unit.body[0].out: cannot parse expression 'c *' (in s1.0, used at 15:5)"),
     ("bad-merge", mutate("  - {op: flatten}\n", "  - {parallel: [[], []], merge: sum}\n  - {op: flatten}\n"),
@@ -104,17 +114,44 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize(("text", "expected"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+# (id, spec text, the correct stderr after "<file>:", what archspec gets wrong): library bugs, pinned until fixed
+KNOWN_BUGS = [
+    ("missing-parallel-merge", mutate("  - {op: flatten}\n", "  - {parallel: [[], []]}\n  - {op: flatten}\n"),
+     "19:5: head[1].merge: required field is missing",
+     "data_path keeps the union tag 'parallel' when the field after it is missing: reported as "
+     "'19:16: head[1].parallel: required field is missing'"),
+    ("missing-repeat-body", mutate("      - {op: relu}\n", "      - {op: relu}\n      - {repeat: 2}\n"),
+     "12:9: blocks.unit.body[3].body: required field is missing",
+     "data_path keeps the union tag 'repeat' when the field after it is missing: reported as "
+     "'12:18: blocks.unit.body[3].repeat: required field is missing'"),
+    ("control-character-after-non-ascii", mutate("name: tiny\n", "name: tiny\nnotes: \u00e9\x7f\n"),
+     "2:9: YAML syntax: unacceptable character 127 (control characters are not allowed)",
+     "parse_yaml reads libyaml's ReaderError position, a UTF-8 byte offset, as a character index: reported at 2:10"),
+]
+PARAMS = [pytest.param(text, expected, id=name) for name, text, expected in CASES] + [
+    pytest.param(text, expected, id=name, marks=pytest.mark.xfail(strict=True, reason=reason))
+    for name, text, expected, reason in KNOWN_BUGS]
+
+
+@pytest.mark.parametrize(("text", "expected"), PARAMS)
 def test_malformed_spec_gives_one_located_line(tmp_path: Path, capsys, text: str, expected: str) -> None:
     path = tmp_path / "bad.yaml"
-    path.write_text(text)
+    path.write_text(text, encoding="utf-8")
     output = tmp_path / "model.pt"
     status = main(["build", str(path), "-o", str(output)])
     err = capsys.readouterr().err
     assert status == 2
-    assert err.count("\n") == 1 and "Traceback" not in err
-    assert err.startswith(f"{path}:{expected}"), err
+    assert err == f"{path}:{expected}\n"
     assert list(tmp_path.iterdir()) == [path], "nothing half-written"
+
+
+def test_error_in_an_imported_library_is_located_in_that_file(tmp_path: Path, capsys) -> None:
+    library = tmp_path / "lib.yaml"
+    library.write_text("blocks:\n  unit:\n    params: {c: null}\n    body: [{op: conv, out: $c, kernel: 3}]\n")
+    path = tmp_path / "s.yaml"
+    path.write_text(mutate("input:", "imports: [lib.yaml]\ninput:"))
+    assert main(["build", str(path)]) == 2
+    assert capsys.readouterr().err == f"{library}:3:5: blocks.unit.doc: required field is missing\n"
 
 
 def test_valid_base_spec_builds(tmp_path: Path) -> None:
@@ -143,4 +180,5 @@ def test_override_without_variable_is_located(tmp_path: Path, capsys) -> None:
     path = tmp_path / "s.yaml"
     path.write_text(VALID.replace("variables: {num_classes: 10}\n", "").replace("$num_classes", "10"))
     assert main(["build", str(path), "--num-classes", "5"]) == 2
-    assert "this spec has no 'num_classes' variable" in capsys.readouterr().err
+    assert capsys.readouterr().err == \
+        f"{path}:1:1: variables: this spec has no 'num_classes' variable to override (variables: none)\n"
