@@ -18,9 +18,11 @@ $(STAMP): pyproject.toml Makefile
 demo: $(STAMP)
 	$(VENV)/bin/archspec build specs/efficientnet_b0.yaml
 
+# two workers (pytest-xdist) for the two cores; networks above 100 M parameters share one worker, so that at most
+# one of them is in memory at a time (tests/library.py: worker_group)
 test: $(STAMP)
 	$(VENV)/bin/ruff check archspec tests benchmarks examples
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n 2 --dist loadgroup
 
 bench: $(STAMP)
 	$(PY) -m pip install -q -e '.[bench]'

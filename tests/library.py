@@ -7,6 +7,7 @@ import shutil
 from functools import cache
 from pathlib import Path
 
+import pytest
 import torch
 
 import archspec
@@ -15,6 +16,7 @@ from archspec.cli import library_files
 SPECS = Path(__file__).resolve().parent.parent / "specs"
 LIBRARY = [path.stem for path in library_files(SPECS)]
 SIZES = (32, 56, 64, 96, 112, 128, 160, 224, 299)
+LARGE = 100_000_000  # parameters: networks above this run one at a time (a worker's memory peak is its largest one)
 
 
 @cache
@@ -91,6 +93,13 @@ def published_macs(spec: archspec.Spec) -> tuple[float, int] | None:
         return None
     crop = getattr(chosen.transforms(), "crop_size", None)
     return ops, int(crop[0]) if crop else spec.analyze().input_shape[1]
+
+
+def by_network(names: list[str]) -> list:
+    """``names`` as pytest parameters that keep each network's tests on one pytest-xdist worker (its fixtures are
+    built once) and put every large network on the same worker (two of them never share the memory at once)."""
+    return [pytest.param(n, marks=pytest.mark.xdist_group("large" if load(n).analyze().params > LARGE else n))
+            for n in names]
 
 
 def with_reference(names: list[str]) -> list[str]:

@@ -23,7 +23,7 @@ from torch import nn
 import archspec
 from archspec.backends.onnx_export import export_program, to_onnx
 from archspec.cli import main
-from tests.library import LIBRARY, SPECS, load, smallest
+from tests.library import LIBRARY, SPECS, by_network, load, smallest
 
 pytestmark = pytest.mark.slow
 
@@ -84,7 +84,7 @@ class Case:
             return error(self.expected, outputs(exact(self.x.double())))
 
 
-@pytest.fixture(scope="module", params=LIBRARY)
+@pytest.fixture(scope="module", params=by_network(LIBRARY))
 def case(request) -> Case:
     """Module-scoped and parametrised, so pytest runs every test of one network before building the next."""
     spec = smallest(load(request.param))

@@ -18,7 +18,16 @@ from torch.nn.attention import SDPBackend, sdpa_kernel
 from torch.utils.flop_counter import FlopCounterMode
 
 import archspec
-from tests.library import LIBRARY, load, published_macs, reference_model, smallest, takes_resolution, with_reference
+from tests.library import (
+    LIBRARY,
+    by_network,
+    load,
+    published_macs,
+    reference_model,
+    smallest,
+    takes_resolution,
+    with_reference,
+)
 
 TWINS = with_reference(LIBRARY)
 
@@ -47,7 +56,7 @@ def _randomise(model: torch.nn.Module) -> None:
                     tensor.add_(0.1 * (noise - 0.5))
 
 
-@pytest.fixture(scope="module", params=TWINS)
+@pytest.fixture(scope="module", params=by_network(TWINS))
 def twin(request) -> Twin:
     """Module-scoped and parametrised: pytest runs every check of one twin before building the next, so one
     pair of networks is in memory at a time and each is built once."""
