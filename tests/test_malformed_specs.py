@@ -111,26 +111,14 @@ CASES = [
      "16:28: stages[1].resolution: the table says resolution 64, but the input here is 32x32"),
     ("missing-import", mutate("input:", "imports: [blocks/none.yaml]\ninput:"),
      "3:11: imports[0]: block library 'blocks/none.yaml' not found"),
-]
-
-
-# (id, spec text, the correct stderr after "<file>:", what archspec gets wrong): library bugs, pinned until fixed
-KNOWN_BUGS = [
     ("missing-parallel-merge", mutate("  - {op: flatten}\n", "  - {parallel: [[], []]}\n  - {op: flatten}\n"),
-     "19:5: head[1].merge: required field is missing",
-     "data_path keeps the union tag 'parallel' when the field after it is missing: reported as "
-     "'19:16: head[1].parallel: required field is missing'"),
+     "19:5: head[1].merge: required field is missing"),
     ("missing-repeat-body", mutate("      - {op: relu}\n", "      - {op: relu}\n      - {repeat: 2}\n"),
-     "12:9: blocks.unit.body[3].body: required field is missing",
-     "data_path keeps the union tag 'repeat' when the field after it is missing: reported as "
-     "'12:18: blocks.unit.body[3].repeat: required field is missing'"),
+     "12:9: blocks.unit.body[3].body: required field is missing"),
     ("control-character-after-non-ascii", mutate("name: tiny\n", "name: tiny\nnotes: \u00e9\x7f\n"),
-     "2:9: YAML syntax: unacceptable character 127 (control characters are not allowed)",
-     "parse_yaml reads libyaml's ReaderError position, a UTF-8 byte offset, as a character index: reported at 2:10"),
+     "2:9: YAML syntax: unacceptable character 127 (control characters are not allowed)"),
 ]
-PARAMS = [pytest.param(text, expected, id=name) for name, text, expected in CASES] + [
-    pytest.param(text, expected, id=name, marks=pytest.mark.xfail(strict=True, reason=reason))
-    for name, text, expected, reason in KNOWN_BUGS]
+PARAMS = [pytest.param(text, expected, id=name) for name, text, expected in CASES]
 
 
 @pytest.mark.parametrize(("text", "expected"), PARAMS)

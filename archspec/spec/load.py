@@ -44,11 +44,15 @@ class BlockRef:
     path: Path
 
 
-def data_path(data: Any, loc: tuple[Any, ...]) -> Path:
-    """Map a pydantic error location onto the data's own path (dropping union tags, resolving aliases)."""
+def data_path(data: Any, loc: tuple[Any, ...], missing: bool = False) -> Path:
+    """Map a pydantic error location onto the data's own path (dropping union tags, resolving aliases); for a
+    ``missing`` field the last part is the absent field's name."""
     path: list[str | int] = []
     for i, part in enumerate(loc):
         following = loc[i + 1] if i + 1 < len(loc) else None
+        if missing and i == len(loc) - 2 and isinstance(data, dict) and part in data \
+                and not isinstance(data[part], dict):
+            continue  # a union tag that is a key too (``parallel``, ``repeat``) before the missing field
         if isinstance(data, dict):
             key = next((k for k in (part, *ALIASES.get(str(part), ())) if k in data), None)
             if key is None:
@@ -123,7 +127,7 @@ def validate(model: type[BaseModel], data: Any, source: Source, base: Path = ())
         return model.model_validate(data)
     except ValidationError as exc:
         error = _first_error(exc)
-        path = (*base, *data_path(data, error["loc"]))
+        path = (*base, *data_path(data, error["loc"], missing=error["type"] == "missing"))
         raise source.error(path, describe_error(error), key=error["type"] == "extra_forbidden") from None
 
 

@@ -113,8 +113,11 @@ def parse_yaml(text: str, file: str) -> Source:
         line, col = (mark.line + 1, mark.column + 1) if mark else (0, 0)
         raise SpecError(f"YAML syntax: {exc.problem or exc.context}", Location(file, line, col)) from None
     except yaml.reader.ReaderError as exc:
-        line = text.count("\n", 0, exc.position) + 1
-        column = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
+        # libyaml reads the UTF-8 encoding: its position counts bytes, not characters
+        at = len(text.encode()[: exc.position].decode(errors="ignore")) if _LOADER is not yaml.SafeLoader \
+            else exc.position
+        line = text.count("\n", 0, at) + 1
+        column = at - (text.rfind("\n", 0, at) + 1) + 1
         raise SpecError(f"YAML syntax: unacceptable character {exc.character!r} ({exc.reason})",
                         Location(file, line, column)) from None
     except yaml.YAMLError as exc:
