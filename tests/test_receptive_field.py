@@ -220,8 +220,6 @@ def test_pooled_shapes_equal_torch_including_ceil_mode(tmp_path: Path, op: str) 
         assert analysed == expected, f"{case}: archspec {analysed} != torch {expected}"
 
 
-@pytest.mark.xfail(strict=True, reason="library bug: window_output refuses a kernel larger than the padded input, "
-                                       "where torch's ceil_mode gives one partial window (k2 s2 on 1 px -> 1)")
 @pytest.mark.parametrize("op", ["maxpool", "avgpool"])
 def test_ceil_mode_accepts_a_window_larger_than_the_padded_input(tmp_path: Path, op: str) -> None:
     """In ceil_mode torch keeps a window that starts inside the input and ends past its padding."""

@@ -54,13 +54,14 @@ def window_output(size: int, kernel: int, stride: int, pads: tuple[int, int], di
                   ceil_mode: bool = False) -> int:
     """Output length of a sliding window (PyTorch's rule, including ceil_mode)."""
     span = size + pads[0] + pads[1] - dilation * (kernel - 1) - 1
-    if span < 0:
+    if ceil_mode:  # a last, partial window is kept when it starts inside the input or its left padding
+        out = -(-span // stride) + 1
+        if (out - 1) * stride >= size + pads[0]:
+            out -= 1
+    else:
+        out = span // stride + 1 if span >= 0 else 0
+    if out < 1:
         raise ShapeError(f"kernel {kernel} (dilation {dilation}) is larger than the padded input {size + sum(pads)}")
-    if not ceil_mode:
-        return span // stride + 1
-    out = -(-span // stride) + 1
-    if (out - 1) * stride >= size + pads[0]:
-        out -= 1
     return out
 
 
