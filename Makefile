@@ -22,7 +22,7 @@ demo: $(STAMP)
 # one of them is in memory at a time (tests/library.py: worker_group)
 test: $(STAMP)
 	$(VENV)/bin/ruff check archspec tests benchmarks examples
-	$(PY) -m pytest -q -n 2 --dist loadgroup
+	$(PY) -m pytest -q -n 2 --dist loadgroup --durations=10
 
 bench: $(STAMP)
 	$(PY) -m pip install -q -e '.[bench]'
