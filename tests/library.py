@@ -3,6 +3,9 @@ resolution each network accepts (where checks whose claim does not depend on the
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import gc
 import shutil
 from functools import cache
 from pathlib import Path
@@ -23,6 +26,14 @@ LARGE = 100_000_000  # parameters: networks above this run one at a time (a work
 def load(name: str) -> archspec.Spec:
     """Load a library spec by name (specs are immutable: one load per session)."""
     return archspec.load(SPECS / f"{name}.yaml")
+
+
+def release_memory() -> None:
+    """Collect garbage and hand freed heap memory back to the system (glibc keeps it otherwise, so a worker would
+    hold on to the peak of the largest network it ran)."""
+    gc.collect()
+    with contextlib.suppress(OSError, AttributeError):  # not glibc: nothing to trim
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 def library_copy(folder: Path, name: str, text: str) -> Path:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -23,7 +24,7 @@ from torch import nn
 import archspec
 from archspec.backends.onnx_export import export_program, to_onnx
 from archspec.cli import main
-from tests.library import LIBRARY, SPECS, by_network, load, smallest
+from tests.library import LIBRARY, SPECS, by_network, load, release_memory, smallest
 
 pytestmark = pytest.mark.slow
 
@@ -85,7 +86,7 @@ class Case:
 
 
 @pytest.fixture(scope="module", params=by_network(LIBRARY))
-def case(request) -> Case:
+def case(request) -> Iterator[Case]:
     """Module-scoped and parametrised, so pytest runs every test of one network before building the next."""
     spec = smallest(load(request.param))
     torch.manual_seed(0)
@@ -98,7 +99,12 @@ def case(request) -> Case:
     main_output = expected[0]
     assert np.abs(main_output[0] - main_output[1]).max() > 1e-3 * np.abs(main_output).max(), \
         "the output does not depend on the input: the comparisons would prove nothing"
-    return Case(spec, model, x, expected)
+    case = Case(spec, model, x, expected)
+    yield case
+    del model
+    case.model = None  # type: ignore[assignment]
+    case.__dict__.pop("program", None)
+    release_memory()
 
 
 def test_torch_export(case: Case) -> None:

@@ -9,6 +9,7 @@ reference built once and shared by every check on them.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
@@ -24,6 +25,7 @@ from tests.library import (
     load,
     published_macs,
     reference_model,
+    release_memory,
     smallest,
     takes_resolution,
     with_reference,
@@ -57,7 +59,7 @@ def _randomise(model: torch.nn.Module) -> None:
 
 
 @pytest.fixture(scope="module", params=by_network(TWINS))
-def twin(request) -> Twin:
+def twin(request) -> Iterator[Twin]:
     """Module-scoped and parametrised: pytest runs every check of one twin before building the next, so one
     pair of networks is in memory at a time and each is built once."""
     spec = smallest(load(request.param))
@@ -70,7 +72,11 @@ def twin(request) -> Twin:
     for name, parameter in model.named_parameters():  # one copy of the weights in memory (ViT-H: 2.5 GB)
         assert torch.equal(parameter, theirs[pairs[name]]), f"{name} was not loaded from {pairs[name]}"
         parameter.data = theirs[pairs[name]].data
-    return Twin(spec, model, reference, pairs)
+    twin = Twin(spec, model, reference, pairs)
+    yield twin
+    del model, reference, theirs
+    twin.model = twin.reference = None  # type: ignore[assignment]
+    release_memory()
 
 
 def _pick(output: torch.Tensor | tuple[torch.Tensor, ...], index: int) -> torch.Tensor:
