@@ -18,11 +18,12 @@ $(STAMP): pyproject.toml Makefile
 demo: $(STAMP)
 	$(VENV)/bin/archspec build specs/efficientnet_b0.yaml
 
-# two workers (pytest-xdist) for the two cores; networks above 100 M parameters share one worker, so that at most
-# one of them is in memory at a time (tests/library.py: worker_group)
+# the suite on two pytest-xdist workers (the two cores), then the networks above 100 M parameters in one process
+# on their own, so that two of them never share the memory (tests/library.py: by_network)
 test: $(STAMP)
 	$(VENV)/bin/ruff check archspec tests benchmarks examples
-	$(PY) -m pytest -q -n 2 --dist loadgroup --durations=10
+	$(PY) -m pytest -q -n 2 --dist loadgroup --durations=10 -m "not large"
+	$(PY) -m pytest -q --durations=10 -m large
 
 bench: $(STAMP)
 	$(PY) -m pip install -q -e '.[bench]'

@@ -19,7 +19,7 @@ from archspec.cli import library_files
 SPECS = Path(__file__).resolve().parent.parent / "specs"
 LIBRARY = [path.stem for path in library_files(SPECS)]
 SIZES = (32, 56, 64, 96, 112, 128, 160, 224, 299)
-LARGE = 100_000_000  # parameters: networks above this run one at a time (a worker's memory peak is its largest one)
+LARGE = 100_000_000  # parameters: networks above this run alone, after the rest (the memory peak is theirs)
 
 
 @cache
@@ -108,9 +108,9 @@ def published_macs(spec: archspec.Spec) -> tuple[float, int] | None:
 
 def by_network(names: list[str]) -> list:
     """``names`` as pytest parameters that keep each network's tests on one pytest-xdist worker (its fixtures are
-    built once) and put every large network on the same worker (two of them never share the memory at once)."""
-    return [pytest.param(n, marks=pytest.mark.xdist_group("large" if load(n).analyze().params > LARGE else n))
-            for n in names]
+    built once), with networks above LARGE parameters marked ``large`` (``make test`` runs those on their own)."""
+    return [pytest.param(n, marks=[pytest.mark.xdist_group(n)]
+                         + ([pytest.mark.large] if load(n).analyze().params > LARGE else [])) for n in names]
 
 
 def with_reference(names: list[str]) -> list[str]:
