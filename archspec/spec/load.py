@@ -50,9 +50,6 @@ def data_path(data: Any, loc: tuple[Any, ...], missing: bool = False) -> Path:
     path: list[str | int] = []
     for i, part in enumerate(loc):
         following = loc[i + 1] if i + 1 < len(loc) else None
-        if missing and i == len(loc) - 2 and isinstance(data, dict) and part in data \
-                and not isinstance(data[part], dict):
-            continue  # a union tag that is a key too (``parallel``, ``repeat``) before the missing field
         if isinstance(data, dict):
             key = next((k for k in (part, *ALIASES.get(str(part), ())) if k in data), None)
             if key is None:
@@ -60,8 +57,11 @@ def data_path(data: Any, loc: tuple[Any, ...], missing: bool = False) -> Path:
                     path.append(part)  # a missing or unknown field
                     break
                 continue  # a union tag
-            if following is not None and _holds(data, following) and not _holds(data[key], following):
-                continue  # a union tag that happens to be a key too (``op``, ``parallel``)
+            # a union tag that happens to be a key too (``op``, ``parallel``, ``repeat``): the next part is in this
+            # mapping and not below the key, or it is the missing field and the key's value holds no fields
+            absent = missing and i == len(loc) - 2 and not isinstance(data[key], dict)
+            if following is not None and (_holds(data, following) or absent) and not _holds(data[key], following):
+                continue
             path.append(key)
             data = data[key]
         elif isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data):
