@@ -73,16 +73,14 @@ def reference_model(spec: archspec.Spec) -> torch.nn.Module:
     reference = spec.network.reference
     assert reference is not None
     kwargs = dict(reference.kwargs)
+    if takes_resolution(spec):  # torchvision's keyword, and timm's
+        kwargs["image_size" if reference.torchvision else "img_size"] = spec.analyze().input_shape[1]
     if reference.torchvision:
         import torchvision
 
-        if takes_resolution(spec):
-            kwargs["image_size"] = spec.analyze().input_shape[1]
         return torchvision.models.get_model(reference.torchvision, weights=None, **kwargs).eval()
     import timm
 
-    if takes_resolution(spec):
-        kwargs["img_size"] = spec.analyze().input_shape[1]
     return timm.create_model(reference.timm, pretrained=False, **kwargs).eval()
 
 

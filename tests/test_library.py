@@ -121,16 +121,13 @@ def test_params_and_buffers_equal_the_twin(twin: Twin) -> None:
     """At the spec's own resolution: a reference without a resolution argument has the same parameters at every
     size; one with it (a ViT's position embedding) is built again for the spec's resolution, on the meta device."""
     spec = load(twin.spec.name)
-    report = spec.analyze()
     reference = twin.reference
     if takes_resolution(spec):
         with torch.device("meta"):
             reference = reference_model(spec)
-    assert (report.params, report.buffers) == (sum(p.numel() for p in reference.parameters()),
-                                               sum(b.numel() for b in reference.buffers()))
-    small = twin.spec.analyze()
-    assert (small.params, small.buffers) == (sum(p.numel() for p in twin.reference.parameters()),
-                                             sum(b.numel() for b in twin.reference.buffers()))
+    for analysed, module in ((spec.analyze(), reference), (twin.spec.analyze(), twin.reference)):
+        assert (analysed.params, analysed.buffers) == (sum(p.numel() for p in module.parameters()),
+                                                       sum(b.numel() for b in module.buffers()))
 
 
 def test_outputs_equal_the_twin_after_transfer(twin: Twin) -> None:
