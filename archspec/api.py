@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 from dataclasses import dataclass, field, replace
 from functools import cached_property
@@ -22,6 +23,8 @@ from archspec.spec.source import Source, read_yaml
 
 if TYPE_CHECKING:
     from torch import nn
+
+MAX_CLASSES = 1_000_000
 
 
 @dataclass
@@ -44,8 +47,9 @@ class Spec:
         network = self.network
         updates = dict(variables or {})
         if num_classes is not None:
-            if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 1:
-                raise SpecError(f"--num-classes must be an integer >= 1, got {num_classes!r}")
+            if isinstance(num_classes, bool) or not isinstance(num_classes, int) \
+                    or not 1 <= num_classes <= MAX_CLASSES:
+                raise SpecError(f"--num-classes must be an integer from 1 to {MAX_CLASSES}, got {num_classes!r}")
             updates["num_classes"] = num_classes
         unknown = [name for name in updates if name not in network.variables]
         if unknown:
@@ -133,20 +137,24 @@ def check_image_size(image_size: Any) -> int:
 
 def memory_limit() -> int:
     """Bytes allowed for a network's weights or activations: ``ARCHSPEC_MEMORY_LIMIT`` (e.g. ``8G``), else 8 GiB."""
-    text = os.environ.get("ARCHSPEC_MEMORY_LIMIT", "8G")
+    return parse_size(os.environ.get("ARCHSPEC_MEMORY_LIMIT", "8G"), "ARCHSPEC_MEMORY_LIMIT")
+
+
+MAX_SIZE = 2**60
+_UNITS = {"K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40, "P": 2**50}
+
+
+def parse_size(text: str, what: str = "size") -> int:
+    """``'8G'`` -> 8 GiB in bytes (suffixes K, M, G, T, P; plain numbers are bytes), from 1 byte to 2^60;
+    anything else is a SpecError naming ``what``."""
+    digits = text.strip().upper().removesuffix("B").removesuffix("I")
+    scale = _UNITS.get(digits[-1:], 1)
     try:
-        return parse_size(text)
+        number = float(digits[:-1] if scale > 1 else digits)
     except ValueError:
-        raise SpecError(f"ARCHSPEC_MEMORY_LIMIT: expected a size such as 8G or 512M, got {text!r}") from None
-
-
-def parse_size(text: str) -> int:
-    """``'8G'`` -> 8 GiB in bytes (suffixes K, M, G, T; plain numbers are bytes)."""
-    text = text.strip().upper().removesuffix("B").removesuffix("I")
-    scale = {"K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}.get(text[-1:], 1)
-    number = float(text[:-1] if scale > 1 else text)
-    if not number > 0:
-        raise ValueError(text)
+        number = math.nan
+    if not (math.isfinite(number) and 1 <= number * scale <= MAX_SIZE):
+        raise SpecError(f"{what}: expected a size from 1 byte to 1024P such as 8G or 512M, got {text!r}")
     return int(number * scale)
 
 

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
+import math
 import sys
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import yaml
-
-from archspec.api import Spec, check_image_size, load, parse_size
-from archspec.errors import ArchspecError, SpecError
+from archspec.api import MAX_CLASSES, Spec, check_image_size, load
+from archspec.backends.onnx_export import MAX_OPSET, MIN_OPSET
+from archspec.errors import ArchspecError, OutputError, SpecError, printable
+from archspec.flags import integer, network_name, number, parse_assignments, size
+from archspec.outputs import check_target, write_atomically
 from archspec.spec.dump import dump_spec
 from archspec.spec.schema import Scaling
 from archspec.transforms.scaling import Multipliers, ScalingOutcome, exact, scale
@@ -25,6 +25,9 @@ if TYPE_CHECKING:
 
 EXIT_USAGE = 2
 SORT_KEYS = ("name", "params", "macs", "receptive_field", "top1")
+MAX_MULTIPLIER = 100  # per dimension: keeps the scaled network within the schema's repeats and resolutions
+MAX_PIXELS = 16384
+MAX_DIVISOR = 1024
 
 
 class _Parser(argparse.ArgumentParser):
@@ -33,8 +36,10 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _override_options(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    parser.add_argument("--num-classes", type=int, metavar="N", help="override the number of classes")
-    parser.add_argument("--image-size", type=int, metavar="PX", help="override the input resolution")
+    parser.add_argument("--num-classes", type=integer("--num-classes", 1, MAX_CLASSES), metavar="N",
+                        help="override the number of classes")
+    parser.add_argument("--image-size", type=integer("--image-size", 1, MAX_PIXELS), metavar="PX",
+                        help="override the input resolution")
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                         help="override a spec variable (repeatable), e.g. --set width_mult=0.5")
     return parser
@@ -46,30 +51,6 @@ def _spec_options() -> argparse.ArgumentParser:
     common.add_argument("--head", metavar="FILE.yaml",
                         help="replace the spec's head (transfer learning) with the one in FILE: 'head: [items]'")
     return _override_options(common)
-
-
-def parse_assignments(pairs: list[str]) -> dict[str, Any]:
-    """``["a=1", "b=relu"]`` -> ``{"a": 1, "b": "relu"}``; values are read as YAML scalars."""
-    values: dict[str, Any] = {}
-    for pair in pairs:
-        name, sep, text = pair.partition("=")
-        if not sep or not name.strip().isidentifier():
-            raise SpecError(f"--set expects NAME=VALUE, got {pair!r}")
-        try:
-            value = yaml.safe_load(text) if text.strip() else None
-        except yaml.YAMLError:
-            raise SpecError(f"--set {name}: cannot read value {text!r}") from None
-        if isinstance(value, dict) or value is None:
-            raise SpecError(f"--set {name}: expected a number, string, boolean or list, got {text!r}")
-        values[name.strip()] = value
-    return values
-
-
-def _size(text: str) -> int:
-    try:
-        return parse_size(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a size such as 8G or 512M, got {text!r}") from None
 
 
 def _load(args: argparse.Namespace, path: str | None = None) -> Spec:
@@ -89,27 +70,14 @@ def _compile(spec: Spec, args: argparse.Namespace) -> nn.Module:
     return model
 
 
-def write_atomically(path: str, write: Callable[[str], None]) -> None:
-    """Write through a temporary file in the same folder, so a failure leaves nothing half-written."""
-    target = Path(path)
-    if not target.parent.exists():
-        raise SpecError(f"output folder {str(target.parent)!r} does not exist")
-    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    os.close(handle)
-    try:
-        write(temporary)
-        os.replace(temporary, target)
-    finally:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-
-
 def cmd_build(args: argparse.Namespace) -> int:
     """Analyse a spec, print its summary (or JSON), optionally save the compiled module."""
     from archspec.backends.text import summary
 
     if args.output and not args.output.endswith((".pt", ".pth", ".safetensors")):
         raise SpecError(f"-o: expected a .pt, .pth or .safetensors file name, got {args.output!r}")
+    if args.output:
+        check_target(args.output)
     spec = _load(args)
     report = spec.analyze()
     data = report.to_dict()
@@ -126,9 +94,7 @@ def cmd_build(args: argparse.Namespace) -> int:
             write_atomically(args.output, lambda tmp: save_weights(model, spec, tmp))
             notes.append(f"saved the weights (safetensors, tagged with the spec's content hash) to {args.output}")
         elif args.output:
-            import torch
-
-            write_atomically(args.output, lambda tmp: torch.save(model, tmp))
+            write_atomically(args.output, lambda tmp: _save_module(model, tmp))
             notes.append(f"saved the whole module (torch.save; load with torch.load(..., weights_only=False)) "
                          f"to {args.output}")
     if args.json:
@@ -138,15 +104,22 @@ def cmd_build(args: argparse.Namespace) -> int:
     return 0
 
 
+def _save_module(model: nn.Module, path: str) -> None:
+    import torch
+
+    with open(path, "wb") as file:  # a file object: a full disk is then an OSError, not torch's RuntimeError
+        torch.save(model, file)
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     """Export a spec's compiled module (with --weights, if given) to ONNX."""
     from archspec.backends.onnx_export import OPSET, export_onnx
 
-    opset = args.opset or OPSET
+    check_target(args.onnx)
     spec = _load(args)
     shape = spec.analyze().input_shape
-    export_onnx(_compile(spec, args), shape, args.onnx, opset)
-    print(f"wrote {args.onnx}: ONNX opset {opset}, input 'input' of shape [batch, {', '.join(map(str, shape))}]")
+    written = export_onnx(_compile(spec, args), shape, args.onnx, args.opset or OPSET)
+    print(f"wrote {args.onnx}: ONNX opset {written}, input 'input' of shape [batch, {', '.join(map(str, shape))}]")
     return 0
 
 
@@ -160,34 +133,49 @@ def cmd_schema(args: argparse.Namespace) -> int:
 
 def multipliers_from_args(spec: Spec, args: argparse.Namespace) -> tuple[Multipliers, float | None]:
     """The multipliers the flags ask for: --phi with the spec's (or given) coefficients, times any of
-    --depth/--width/--resolution; --image-size sets the resolution absolutely."""
+    --depth/--width/--resolution; --image-size sets the resolution absolutely. Each multiplier is at most
+    MAX_MULTIPLIER, checked on logarithms before any exact power is taken."""
     base = spec.network.scaling or Scaling()
     phi = args.phi
+    multipliers = Multipliers()
     if phi is not None:
         coefficients = base.model_copy(update={k: getattr(args, k) for k in ("alpha", "beta", "gamma")
                                                if getattr(args, k) is not None})
-        if min(coefficients.alpha, coefficients.beta, coefficients.gamma) <= 0:
-            raise SpecError("--alpha, --beta and --gamma must be > 0")
+        for dimension, name in (("depth", "alpha"), ("width", "beta"), ("resolution", "gamma")):
+            coefficient = getattr(coefficients, name)
+            if not (math.isfinite(coefficient) and coefficient > 0):
+                raise SpecError(f"{name} must be a finite number > 0, got {coefficient}")
+            if phi * math.log(coefficient) > math.log(MAX_MULTIPLIER):
+                raise SpecError(f"--phi {phi:g} makes the {dimension} multiplier {name}^phi = "
+                                f"{coefficient:g}^{phi:g}, above {MAX_MULTIPLIER}")
         multipliers = Multipliers.compound(phi, coefficients)
-    else:
-        multipliers = Multipliers()
     updates: dict[str, Any] = {}
     for flag in ("depth", "width", "resolution"):
         value = getattr(args, flag)
         if value is not None:
-            if not 0 < value <= 100:
-                raise SpecError(f"--{flag} must be > 0 and <= 100, got {value}")
             updates[flag] = getattr(multipliers, flag) * exact(value)
+            if updates[flag] > MAX_MULTIPLIER:
+                raise SpecError(f"--{flag} {value:g} with --phi {phi:g} makes the {flag} multiplier "
+                                f"{float(updates[flag]):.4g}, above {MAX_MULTIPLIER}")
     if args.image_size is not None:
         updates["image_size"] = check_image_size(args.image_size)
-    if args.divisor is not None and args.divisor < 1:
-        raise SpecError(f"--divisor must be >= 1, got {args.divisor}")
     return replace(multipliers, **updates), phi
+
+
+def _scalable(spec: Spec) -> None:
+    """Refuse a network whose MACs or params are zero: every ratio scaling reports is relative to them."""
+    base = spec.analyze()
+    if not (base.macs and base.params):
+        raise spec.source.error((), f"cannot scale a network with {base.macs} MACs and {base.params} parameters: "
+                                    "scaling is measured against them")
 
 
 def cmd_scale(args: argparse.Namespace) -> int:
     """Scale a spec (compound or per dimension) and print the new spec and its analysis."""
     spec = load(args.spec, num_classes=args.num_classes, variables=parse_assignments(args.set))
+    if args.output:
+        check_target(args.output)
+    _scalable(spec)
     if args.search:
         return run_search(spec, args)
     multipliers, phi = multipliers_from_args(spec, args)
@@ -220,9 +208,6 @@ def run_search(spec: Spec, args: argparse.Namespace) -> int:
     from archspec.transforms.search import grid, score_with_command
 
     candidates = grid(args.target, args.tolerance, args.step)
-    if not candidates:
-        raise SpecError(f"no (alpha, beta, gamma) on a {args.step} grid lies within {args.tolerance} of "
-                        f"{args.target}")
     base = spec.analyze()
     results = []
     for index, (alpha, beta, gamma) in enumerate(candidates, 1):
@@ -287,7 +272,7 @@ def _entries(args: argparse.Namespace, paths: list[str]) -> tuple[list[dict[str,
             entries.append(entry(spec.network, spec.analyze()))
         except ArchspecError as exc:
             failed += 1
-            print(str(exc), file=sys.stderr)
+            print(printable(str(exc)), file=sys.stderr)
     return entries, failed
 
 
@@ -311,6 +296,7 @@ def cmd_draw(args: argparse.Namespace) -> int:
     from archspec.backends.diagram import FORMATS, diagram, render
 
     fmt = _extension(args.output, FORMATS)
+    check_target(args.output)
     data = render(diagram(_load(args), args.level, args.expand, args.edge_shapes), fmt)
     write_atomically(args.output, lambda tmp: Path(tmp).write_bytes(data))
     print(f"wrote {args.output}")
@@ -330,6 +316,7 @@ def cmd_plot(args: argparse.Namespace) -> int:
     from archspec.backends.plot import FORMATS, accuracy_chart
 
     fmt = _extension(args.output, FORMATS)
+    check_target(args.output)
     entries, failed = _entries(args, args.specs)
     chart = accuracy_chart(entries, fmt)
     write_atomically(args.output, lambda tmp: Path(tmp).write_bytes(chart.data))
@@ -351,10 +338,12 @@ def cmd_gallery(args: argparse.Namespace) -> int:
     if not paths:
         raise SpecError(f"no spec files in {str(folder)!r}")
     out = Path(args.output_dir)
-    if not out.is_dir():
-        raise SpecError(f"output folder {str(out)!r} does not exist")
     images = out / "gallery"
-    images.mkdir(exist_ok=True)
+    check_target(out / "gallery.md")
+    try:
+        images.mkdir(exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"cannot make the folder {str(images)!r}: {exc.strerror}") from None
     items, failed = [], 0
     for path in paths:
         try:
@@ -363,7 +352,7 @@ def cmd_gallery(args: argparse.Namespace) -> int:
             report = spec.analyze()
         except ArchspecError as exc:
             failed += 1
-            print(str(exc), file=sys.stderr)
+            print(printable(str(exc)), file=sys.stderr)
             continue
         write_atomically(str(images / f"{path.stem}.svg"), lambda tmp, data=data: Path(tmp).write_bytes(data))
         items.append(GalleryItem(entry(spec.network, report), spec.network.description,
@@ -379,7 +368,7 @@ def cmd_gallery(args: argparse.Namespace) -> int:
 def _module_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--weights", metavar="FILE.safetensors",
                         help="load these weights (saved for this spec) into the compiled module")
-    parser.add_argument("--memory-limit", type=_size, metavar="SIZE",
+    parser.add_argument("--memory-limit", type=size("--memory-limit"), metavar="SIZE",
                         help="refuse networks whose weights or activations exceed this (e.g. 8G; default "
                              "ARCHSPEC_MEMORY_LIMIT or 8G)")
 
@@ -412,8 +401,8 @@ def make_parser() -> argparse.ArgumentParser:
 
     export = sub.add_parser("export", parents=[common], help="export the compiled module to ONNX")
     export.add_argument("--onnx", required=True, metavar="FILE.onnx", help="write the ONNX model here")
-    export.add_argument("--opset", type=int,
-                        help="ONNX opset version, >= 17 (default: the one archspec is tested with)")
+    export.add_argument("--opset", type=integer("--opset", MIN_OPSET, MAX_OPSET),
+                        help="ONNX opset version, 18 to 23 (default: 18, the one archspec is tested with)")
     _module_options(export)
     export.set_defaults(run=cmd_export)
 
@@ -423,28 +412,37 @@ def make_parser() -> argparse.ArgumentParser:
 
     scale = sub.add_parser("scale", help="scale a spec: compound (--phi) or per dimension; writes a new spec")
     scale.add_argument("spec", help="spec file (YAML)")
-    scale.add_argument("--num-classes", type=int, metavar="N", help="override the number of classes")
+    scale.add_argument("--num-classes", type=integer("--num-classes", 1, MAX_CLASSES), metavar="N",
+                       help="override the number of classes")
     scale.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help="override a variable")
-    scale.add_argument("--phi", type=float, help="compound coefficient: depth alpha^phi, width beta^phi, "
-                                                 "resolution gamma^phi")
+    scale.add_argument("--phi", type=number("--phi", -MAX_MULTIPLIER, MAX_MULTIPLIER),
+                       help="compound coefficient, -100 to 100: depth alpha^phi, width beta^phi, resolution "
+                            "gamma^phi (each at most 100)")
     for name, what in (("alpha", "depth"), ("beta", "width"), ("gamma", "resolution")):
-        scale.add_argument(f"--{name}", type=float, help=f"{what} coefficient for --phi (default: the spec's)")
-    scale.add_argument("--depth", type=float, metavar="D", help="depth multiplier (stage repeats)")
-    scale.add_argument("--width", type=float, metavar="W", help="width multiplier (channels)")
-    scale.add_argument("--resolution", type=float, metavar="R", help="resolution multiplier")
-    scale.add_argument("--image-size", type=int, metavar="PX", help="set the scaled input resolution")
-    scale.add_argument("--divisor", type=int, help="round channels to a multiple of this (default: the spec's, 8)")
-    scale.add_argument("--name", help="name of the scaled network (default: <name>_scaled)")
+        scale.add_argument(f"--{name}", type=number(f"--{name}", 0, MAX_MULTIPLIER, low_open=True),
+                           help=f"{what} coefficient for --phi, up to 100 (default: the spec's)")
+    for name, what in (("depth", "depth multiplier (stage repeats)"), ("width", "width multiplier (channels)"),
+                       ("resolution", "resolution multiplier")):
+        scale.add_argument(f"--{name}", type=number(f"--{name}", 0, MAX_MULTIPLIER, low_open=True),
+                           metavar=name[0].upper(), help=f"{what}, up to 100")
+    scale.add_argument("--image-size", type=integer("--image-size", 1, MAX_PIXELS), metavar="PX",
+                       help="set the scaled input resolution")
+    scale.add_argument("--divisor", type=integer("--divisor", 1, MAX_DIVISOR),
+                       help="round channels to a multiple of this, up to 1024 (default: the spec's, 8)")
+    scale.add_argument("--name", type=network_name, help="name of the scaled network (default: <name>_scaled)")
     scale.add_argument("-o", "--output", metavar="FILE.yaml", help="write the scaled spec here (else stdout)")
     scale.add_argument("--json", action="store_true", help="print the analysis as JSON")
     scale.add_argument("--search", action="store_true", help="grid-search alpha, beta, gamma (paper's step 1)")
-    scale.add_argument("--target", type=float, default=2.0, help="--search: target of alpha*beta^2*gamma^2")
-    scale.add_argument("--tolerance", type=float, default=0.1, help="--search: allowed distance from the target")
-    scale.add_argument("--step", type=float, default=0.05, help="--search: grid step")
+    scale.add_argument("--target", type=number("--target", 0, MAX_MULTIPLIER, low_open=True), default=2.0,
+                       help="--search: target of alpha*beta^2*gamma^2")
+    scale.add_argument("--tolerance", type=number("--tolerance", 0, MAX_MULTIPLIER), default=0.1,
+                       help="--search: allowed distance from the target")
+    scale.add_argument("--step", type=number("--step", 0, 1, low_open=True), default=0.05,
+                       help="--search: grid step, 0.01 or more")
     scale.add_argument("--score", metavar="CMD", help="--search: command run on each candidate spec file "
                                                       "({} is replaced by its path, else appended); ranks by "
                                                       "the last number it prints, highest first")
-    scale.add_argument("--top", type=int, default=20, help="--search: rows to print")
+    scale.add_argument("--top", type=integer("--top", 1, 10**6), default=20, help="--search: rows to print")
     scale.set_defaults(run=cmd_scale)
 
     listing = _override_options(sub.add_parser("list", help="every spec of the library with its figures"))
@@ -497,7 +495,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = make_parser().parse_args(argv)
         return args.run(args)
     except ArchspecError as exc:
-        print(str(exc), file=sys.stderr)
+        print(printable(str(exc)), file=sys.stderr)
         return EXIT_USAGE
     except BrokenPipeError:
         return 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +20,21 @@ def format_path(path: Path) -> str:
     return out
 
 
+# control characters, line separators, and the lone surrogates that stand for undecodable bytes in file names
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _escape(match: re.Match[str]) -> str:
+    char = match[0]
+    return _NAMED.get(char) or (f"\\x{ord(char):02x}" if ord(char) < 256 else f"\\u{ord(char):04x}")
+
+
+def printable(text: str) -> str:
+    """``text`` with every control character written as an escape (``\\n``, ``\\x1b``, ``\\udcff``): one line."""
+    return _CONTROL.sub(_escape, text)
+
+
 @dataclass(frozen=True)
 class Location:
     """A place in a spec file: file, 1-based line and column, and the field path."""
@@ -31,7 +47,7 @@ class Location:
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}:{self.column}" if self.line else self.file
         dotted = format_path(self.path)
-        return f"{where}: {dotted}" if dotted else where
+        return printable(f"{where}: {dotted}" if dotted else where)
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +84,10 @@ class GraphError(ArchspecError):
 
 class WeightsError(ArchspecError):
     """Weights from another implementation do not fit the compiled network."""
+
+
+class OutputError(ArchspecError):
+    """An output file cannot be written: a folder in the way, no such folder, no permission, a full disk."""
 
 
 class RenderError(ArchspecError):

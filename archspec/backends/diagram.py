@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import subprocess
 from dataclasses import dataclass, field
 from html import escape
 from typing import TYPE_CHECKING
 
 import graphviz
+from graphviz import quoting
 
 from archspec.backends.blocks import MERGE_OPS, TIMES, Run, is_minor, lines, op_text, runs, shape_text
 from archspec.backends.text import human
@@ -30,6 +32,8 @@ PRIORITY = (Family.ATTENTION, Family.CONV, Family.LINEAR, Family.POOL, Family.TO
             Family.ACTIVATION, Family.REGULARIZATION)
 SHORTCUT_COLOUR = "#7f7f7f"
 MAX_STAGE_LINES = 8
+MAX_BOXES = 5000  # dot's layout grows faster than linearly: beyond this it runs for minutes
+DOT_SECONDS = 60
 EDGE_STYLES = {
     "main": {"weight": "3"},
     "shortcut": {"color": SHORTCUT_COLOUR, "penwidth": "1.6"},  # identity shortcuts, dense connections
@@ -96,22 +100,50 @@ def diagram(spec: Spec, level: str = "block", expand: bool = False, edge_shapes:
         raise RenderError(f"--level must be one of {', '.join(LEVELS)}, got {level!r}")
     graph = spec.graph
     drawing = _stages(spec) if level == "stage" else _blocks(graph, level == "layer", expand)
+    if len(drawing.boxes) > MAX_BOXES:
+        coarser = [*(["--level block"] if level == "layer" else []), *(["without --expand"] if expand else [])]
+        hint = f"; try {' or '.join(coarser)}" if coarser else ""
+        raise RenderError(f"the diagram would have {len(drawing.boxes)} boxes, more than the {MAX_BOXES} that dot "
+                          f"lays out in reasonable time{hint}")
     return _to_graphviz(drawing, edge_shapes, level)
 
 
-def render(digraph: graphviz.Digraph, fmt: str) -> bytes:
-    """The diagram in ``fmt``: the DOT source for ``dot``, else what the ``dot`` binary makes of it."""
+def render(digraph: graphviz.Digraph, fmt: str, seconds: float = DOT_SECONDS) -> bytes:
+    """The diagram in ``fmt``: the DOT source for ``dot``, else what the ``dot`` binary makes of it within
+    ``seconds``."""
     if fmt not in FORMATS:
         raise RenderError(f"diagram format must be one of {', '.join(FORMATS)}, got {fmt!r}")
     if fmt == "dot":
         return digraph.source.encode()
     try:
-        return digraph.pipe(format=fmt)
-    except graphviz.ExecutableNotFound:
+        done = subprocess.run(["dot", f"-T{fmt}"], input=digraph.source.encode(), capture_output=True,
+                              timeout=seconds, check=False)
+    except FileNotFoundError:
         raise RenderError("Graphviz's dot is not installed (Debian/Ubuntu: apt-get install graphviz)") from None
-    except graphviz.CalledProcessError as exc:
-        detail = (exc.stderr or b"").decode(errors="replace").strip().splitlines()
-        raise RenderError(f"dot failed: {detail[-1] if detail else exc}") from None
+    except subprocess.TimeoutExpired:  # subprocess.run has killed it
+        raise RenderError(f"dot did not finish within {seconds:g} s; try --level block or without --expand") \
+            from None
+    except OSError as exc:
+        raise RenderError(f"cannot run Graphviz's dot: {exc.strerror or exc}") from None
+    if done.returncode != 0:
+        raise RenderError(f"dot failed (exit status {done.returncode}): {_first_error(done.stderr)}")
+    return done.stdout
+
+
+def _first_error(stderr: bytes) -> str:
+    """The line of dot's stderr that says what went wrong: the first error, else the first line at all."""
+    lines = [" ".join(line.split()) for line in stderr.decode(errors="replace").splitlines() if line.strip()]
+    errors = [line for line in lines if line.lower().startswith("error")]
+    line = (errors or lines or ["no message"])[0]
+    return line if len(line) <= 200 else line[:200] + "..."
+
+
+class _Digraph(graphviz.Digraph):
+    """A Digraph whose node, edge and subgraph names are taken literally: a colon in one is not a port, ``<...>``
+    is not HTML and a backslash is not an escape."""
+
+    _quote = staticmethod(lambda name: quoting.quote(graphviz.escape(name)))
+    _quote_edge = _quote
 
 
 def _stages(spec: Spec) -> Drawing:
@@ -206,7 +238,7 @@ def _connect(drawing: Drawing, where: dict[str, tuple[int, int]]) -> None:
 
 def _to_graphviz(drawing: Drawing, edge_shapes: bool, level: str) -> graphviz.Digraph:
     graph = drawing.graph
-    dot = graphviz.Digraph(graph.name, graph_attr={
+    dot = _Digraph(graph.name, graph_attr={
         "rankdir": "TB", "ordering": "in", "fontname": FONT, "nodesep": "0.25", "ranksep": "0.3", "newrank": "true",
         "compound": "true", "label": f"{graph.name} ({level} level)", "labelloc": "t", "fontsize": "16"},
         node_attr={"fontname": FONT, "fontsize": "10", "shape": "box", "style": "rounded,filled",
@@ -233,7 +265,7 @@ def _to_graphviz(drawing: Drawing, edge_shapes: bool, level: str) -> graphviz.Di
             attrs["label"] = shape_text(drawing.boxes[tail].nodes[-1].shape)
         if entries.get(head, (None,))[0] == tail:
             # end at the cluster's border rather than cross its title on the way to the box
-            attrs["lhead"] = entries[head][1]
+            attrs["lhead"] = graphviz.escape(entries[head][1])  # the cluster's name, written as _Digraph does
         dot.edge(tail, head, **attrs)
     _legend(dot, drawing)
     return dot
@@ -289,7 +321,7 @@ def _node(dot: graphviz.Digraph, box: Box, level: str) -> None:
     rows.append(_small(" · ".join(figures)))
     family = box.family
     dot.node(box.id, _html(rows), fillcolor=COLOURS.get(family, "white"),
-             shape="oval" if box.is_merge and level != "stage" else "box", tooltip=box.id)
+             shape="oval" if box.is_merge and level != "stage" else "box", tooltip=graphviz.escape(box.id))
 
 
 def _small(text: str) -> str:

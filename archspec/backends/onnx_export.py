@@ -8,54 +8,73 @@ import os
 import shutil
 import tempfile
 from collections.abc import Sequence
-from pathlib import Path
+from typing import TYPE_CHECKING
 
-import torch
-from torch import nn
-
-from archspec.errors import SpecError
+from archspec.errors import OutputError, SpecError
+from archspec.outputs import check_target, default_mode
 
 OPSET = 18
-MIN_OPSET = 17
+# what torch's exporter writes as asked: it writes 18 for anything older (and a traceback on stderr), and its
+# version converter knows no opset above 23
+MIN_OPSET, MAX_OPSET = 18, 23
 EXAMPLE_BATCH = 2  # torch.export specialises sizes 0 and 1, so trace with 2 and declare the batch dynamic
+
+if TYPE_CHECKING:  # torch is imported when used, so that a bad --opset is refused without loading it
+    import torch
+    from torch import nn
 
 
 def export_program(model: nn.Module, input_shape: Sequence[int]) -> torch.export.ExportedProgram:
     """``torch.export`` of ``model`` in eval mode for inputs ``(batch, *input_shape)``, any batch size."""
+    import torch
+
     example = torch.randn(EXAMPLE_BATCH, *input_shape)
     batch = torch.export.Dim("batch", min=1)
     return torch.export.export(model.eval(), (example,), dynamic_shapes=({0: batch},))
 
 
-def to_onnx(program: torch.export.ExportedProgram, path: str | os.PathLike[str], opset: int = OPSET) -> None:
-    """Write an exported program as an ONNX file (weights beside it in ``FILE.data`` when above 2 GB).
+def to_onnx(program: torch.export.ExportedProgram, path: str | os.PathLike[str], opset: int = OPSET) -> int:
+    """Write an exported program as an ONNX file (weights beside it in ``FILE.data`` when above 2 GB); return
+    the opset the file declares.
 
     The files appear only when complete: they are written in a temporary folder next to the target, then moved.
     """
+    import torch
+
     check_opset(opset)
-    target = Path(path)
-    if not target.parent.is_dir():
-        raise SpecError(f"output folder {str(target.parent)!r} does not exist")
+    target = check_target(path)
     # the exporter prints progress lines on stdout, which would corrupt a command's JSON output
     with contextlib.redirect_stdout(io.StringIO()):
         onnx_program = torch.onnx.export(program, dynamo=True, opset_version=opset, input_names=["input"])
-    staging = tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.")
+    written = onnx_program.model.opset_imports.get("", opset)
+    if written != opset:
+        raise SpecError(f"--opset {opset}: the exporter wrote opset {written} instead; nothing was written")
+    staging = None
     try:
+        staging = tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name[:64]}.")
         onnx_program.save(os.path.join(staging, target.name))
         for name in sorted(os.listdir(staging), key=len, reverse=True):  # the model file last
+            os.chmod(os.path.join(staging, name), default_mode())
             os.replace(os.path.join(staging, name), target.parent / name)
+    except OSError as exc:
+        raise OutputError(f"cannot write {str(target)!r}: {exc.strerror or exc}") from None
     finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        if staging is not None:
+            shutil.rmtree(staging, ignore_errors=True)
+    return written
 
 
 def export_onnx(model: nn.Module, input_shape: Sequence[int], path: str | os.PathLike[str],
-                opset: int = OPSET) -> None:
-    """Export ``model`` (put in eval mode) to an ONNX file taking ``(batch, *input_shape)`` inputs."""
+                opset: int = OPSET) -> int:
+    """Export ``model`` (put in eval mode) to an ONNX file taking ``(batch, *input_shape)`` inputs; return the
+    opset written."""
     check_opset(opset)  # before the slow part
-    to_onnx(export_program(model, input_shape), path, opset)
+    check_target(path)
+    return to_onnx(export_program(model, input_shape), path, opset)
 
 
-def check_opset(opset: int) -> None:
-    """Refuse opsets older than MIN_OPSET."""
-    if opset < MIN_OPSET:
-        raise SpecError(f"--opset must be >= {MIN_OPSET}, got {opset}")
+def check_opset(opset: int) -> int:
+    """``opset`` if torch's exporter writes it as asked (MIN_OPSET to MAX_OPSET)."""
+    if isinstance(opset, bool) or not isinstance(opset, int) or not MIN_OPSET <= opset <= MAX_OPSET:
+        raise SpecError(f"--opset must be an integer from {MIN_OPSET} to {MAX_OPSET}, got {opset!r}")
+    return opset

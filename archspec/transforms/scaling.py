@@ -17,6 +17,7 @@ from archspec.api import Spec
 from archspec.errors import SpecError
 from archspec.ops import OPS
 from archspec.spec.expr import make_divisible
+from archspec.spec.load import validate
 from archspec.spec.schema import NetworkSpec, Scaling
 from archspec.spec.source import Source
 
@@ -183,9 +184,9 @@ def scale(spec: Spec, multipliers: Multipliers, *, name: str | None = None,
 
 def _validate(data: dict[str, Any], source: Source) -> NetworkSpec:
     try:
-        return NetworkSpec.model_validate(data)
-    except ValueError as exc:
-        raise SpecError(f"scaling produced an invalid spec: {exc}", source.locate(())) from None
+        return validate(NetworkSpec, data, source)
+    except SpecError as exc:
+        raise SpecError(f"after scaling, {exc.message}", exc.location) from None
 
 
 def _total_repeats(network: NetworkSpec) -> int:

@@ -8,21 +8,30 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from archspec.errors import ArchspecError
+from archspec.errors import ArchspecError, SpecError
 
+MAX_STEPS = 100  # grid points per coefficient above the first: the grid has at most 101^3 points
+MAX_CANDIDATES = 1000  # each one is scaled and analysed
 NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
 
 
 def grid(target: float, tolerance: float, step: float, high: float = 2.0) -> list[tuple[float, float, float]]:
     """All (alpha, beta, gamma) >= 1 on a ``step`` grid with |alpha * beta^2 * gamma^2 - target| <= tolerance."""
-    if step <= 0 or tolerance < 0:
-        raise ArchspecError("--step must be > 0 and --tolerance >= 0")
-    count = round((high - 1.0) / step) + 1
-    if count > 400:
-        raise ArchspecError(f"--step {step} makes a grid of {count}^3 points; use a step of 0.0025 or more")
-    values = [round(1.0 + i * step, 6) for i in range(count)]
-    return [(a, b, g) for a in values for b in values for g in values
-            if abs(a * b * b * g * g - target) <= tolerance]
+    if not (step > 0 and tolerance >= 0):
+        raise SpecError(f"--step must be > 0 and --tolerance >= 0, got {step:g} and {tolerance:g}")
+    steps = round((high - 1.0) / step)
+    if steps > MAX_STEPS:
+        raise SpecError(f"--step {step:g} makes a grid of {steps + 1}^3 points; use a step of "
+                        f"{(high - 1.0) / MAX_STEPS:g} or more")
+    values = [round(1.0 + i * step, 6) for i in range(steps + 1)]
+    candidates = [(a, b, g) for a in values for b in values for g in values
+                  if abs(a * b * b * g * g - target) <= tolerance]
+    if not candidates:
+        raise SpecError(f"no (alpha, beta, gamma) on a {step:g} grid lies within {tolerance:g} of {target:g}")
+    if len(candidates) > MAX_CANDIDATES:
+        raise SpecError(f"--step {step:g} and --tolerance {tolerance:g} give {len(candidates)} candidates to "
+                        f"analyse, more than {MAX_CANDIDATES}; use a coarser --step or a smaller --tolerance")
+    return candidates
 
 
 def score_with_command(command: str, spec_text: str, folder: Path, timeout: float = 3600) -> float:
