@@ -406,3 +406,13 @@ def test_each_failing_spec_of_a_folder_is_one_line(tmp_path: Path) -> None:
     assert_cheap(outcome)
     assert outcome.status == 2
     assert outcome.stderr == f"{tmp_path}/a\\nb.yaml:2:1: YAML syntax: did not find expected node content\n"
+
+
+def test_export_states_the_opset_it_wrote(tiny: Path, capsys) -> None:
+    import onnx
+
+    target = tiny.parent / "tiny.onnx"
+    assert main(["export", str(tiny), "--onnx", str(target), "--opset", "20"]) == 0
+    assert capsys.readouterr().out == f"wrote {target}: ONNX opset 20, input 'input' of shape [batch, 3, 224, 224]\n"
+    model = onnx.load(target)
+    assert [(o.domain, o.version) for o in model.opset_import if o.domain == ""] == [("", 20)]
