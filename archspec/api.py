@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from torch import nn
 
 MAX_CLASSES = 1_000_000
+MAX_PIXELS = 16384  # the schema's largest resolution
 
 
 @dataclass
@@ -129,9 +130,9 @@ class Spec:
 
 
 def check_image_size(image_size: Any) -> int:
-    """``image_size`` if it is a valid input resolution (an integer from 1 to 16384, as ``--image-size``)."""
-    if isinstance(image_size, bool) or not isinstance(image_size, int) or not 1 <= image_size <= 16384:
-        raise SpecError(f"--image-size must be an integer between 1 and 16384, got {image_size!r}")
+    """``image_size`` if it is a valid input resolution (an integer from 1 to MAX_PIXELS, as ``--image-size``)."""
+    if isinstance(image_size, bool) or not isinstance(image_size, int) or not 1 <= image_size <= MAX_PIXELS:
+        raise SpecError(f"--image-size must be an integer from 1 to {MAX_PIXELS}, got {image_size!r}")
     return image_size
 
 

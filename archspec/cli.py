@@ -4,30 +4,23 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from archspec.api import MAX_CLASSES, Spec, check_image_size, load
+from archspec.api import MAX_CLASSES, MAX_PIXELS, Spec, load
 from archspec.backends.onnx_export import MAX_OPSET, MIN_OPSET
 from archspec.errors import ArchspecError, OutputError, SpecError, printable
-from archspec.flags import integer, network_name, number, parse_assignments, size
+from archspec.flags import integer, parse_assignments, size
 from archspec.outputs import check_target, write_atomically
-from archspec.spec.dump import dump_spec
-from archspec.spec.schema import Scaling
-from archspec.transforms.scaling import Multipliers, ScalingOutcome, exact, scale
+from archspec.scale_command import add_scale_command
 
 if TYPE_CHECKING:
     from torch import nn
 
 EXIT_USAGE = 2
 SORT_KEYS = ("name", "params", "macs", "receptive_field", "top1")
-MAX_MULTIPLIER = 100  # per dimension: keeps the scaled network within the schema's repeats and resolutions
-MAX_PIXELS = 16384
-MAX_DIVISOR = 1024
 
 
 class _Parser(argparse.ArgumentParser):
@@ -128,107 +121,6 @@ def cmd_schema(args: argparse.Namespace) -> int:
     from archspec.spec.json_schema import schema_text
 
     print(schema_text(blocks=args.blocks), end="")
-    return 0
-
-
-def multipliers_from_args(spec: Spec, args: argparse.Namespace) -> tuple[Multipliers, float | None]:
-    """The multipliers the flags ask for: --phi with the spec's (or given) coefficients, times any of
-    --depth/--width/--resolution; --image-size sets the resolution absolutely. Each multiplier is at most
-    MAX_MULTIPLIER, checked on logarithms before any exact power is taken."""
-    base = spec.network.scaling or Scaling()
-    phi = args.phi
-    multipliers = Multipliers()
-    if phi is not None:
-        coefficients = base.model_copy(update={k: getattr(args, k) for k in ("alpha", "beta", "gamma")
-                                               if getattr(args, k) is not None})
-        for dimension, name in (("depth", "alpha"), ("width", "beta"), ("resolution", "gamma")):
-            coefficient = getattr(coefficients, name)
-            if not (math.isfinite(coefficient) and coefficient > 0):
-                raise SpecError(f"{name} must be a finite number > 0, got {coefficient}")
-            if phi * math.log(coefficient) > math.log(MAX_MULTIPLIER):
-                raise SpecError(f"--phi {phi:g} makes the {dimension} multiplier {name}^phi = "
-                                f"{coefficient:g}^{phi:g}, above {MAX_MULTIPLIER}")
-        multipliers = Multipliers.compound(phi, coefficients)
-    updates: dict[str, Any] = {}
-    for flag in ("depth", "width", "resolution"):
-        value = getattr(args, flag)
-        if value is not None:
-            updates[flag] = getattr(multipliers, flag) * exact(value)
-            if updates[flag] > MAX_MULTIPLIER:
-                raise SpecError(f"--{flag} {value:g} with --phi {phi:g} makes the {flag} multiplier "
-                                f"{float(updates[flag]):.4g}, above {MAX_MULTIPLIER}")
-    if args.image_size is not None:
-        updates["image_size"] = check_image_size(args.image_size)
-    return replace(multipliers, **updates), phi
-
-
-def _scalable(spec: Spec) -> None:
-    """Refuse a network whose MACs or params are zero: every ratio scaling reports is relative to them."""
-    base = spec.analyze()
-    if not (base.macs and base.params):
-        raise spec.source.error((), f"cannot scale a network with {base.macs} MACs and {base.params} parameters: "
-                                    "scaling is measured against them")
-
-
-def cmd_scale(args: argparse.Namespace) -> int:
-    """Scale a spec (compound or per dimension) and print the new spec and its analysis."""
-    spec = load(args.spec, num_classes=args.num_classes, variables=parse_assignments(args.set))
-    if args.output:
-        check_target(args.output)
-    _scalable(spec)
-    if args.search:
-        return run_search(spec, args)
-    multipliers, phi = multipliers_from_args(spec, args)
-    scaled, achieved = scale(spec, multipliers, name=args.name, divisor=args.divisor)
-    report, base = scaled.analyze(), spec.analyze()
-    source_dir = Path(spec.source.file).parent
-    target_dir = Path(args.output).parent if args.output else source_dir
-    text = dump_spec(scaled.network, spec.source.data, source_dir, target_dir)
-    outcome = ScalingOutcome(multipliers, achieved, phi, base.macs, report.macs, base.params, report.params)
-    if args.output:
-        write_atomically(args.output, lambda tmp: Path(tmp).write_text(text))
-    if args.json:
-        data = {**report.to_dict(), "scaling": outcome.to_dict()}
-        if not args.output:
-            data["spec"] = text
-        print(json.dumps(data))
-    elif args.output:
-        from archspec.backends.text import summary
-
-        print(f"{outcome.describe()}\n\n{summary(report)}\n\nwrote {args.output}")
-    else:
-        print(text, end="")
-        print(outcome.describe(), file=sys.stderr)
-    return 0
-
-
-def run_search(spec: Spec, args: argparse.Namespace) -> int:
-    """The paper's step 1: candidates (alpha, beta, gamma) near the target, analysed at phi = 1, ranked."""
-    from archspec.backends.text import search_table
-    from archspec.transforms.search import grid, score_with_command
-
-    candidates = grid(args.target, args.tolerance, args.step)
-    base = spec.analyze()
-    results = []
-    for index, (alpha, beta, gamma) in enumerate(candidates, 1):
-        print(f"\r[{index}/{len(candidates)}] alpha={alpha:.2f} beta={beta:.2f} gamma={gamma:.2f}",
-              end="", file=sys.stderr, flush=True)
-        multipliers = Multipliers(exact(alpha), exact(beta), exact(gamma))
-        scaled, _ = scale(spec, multipliers, divisor=args.divisor)
-        report = scaled.analyze()
-        score = None
-        if args.score:
-            score = score_with_command(args.score, dump_spec(scaled.network, spec.source.data,
-                                                             Path(spec.source.file).parent, None),
-                                       Path(spec.source.file).parent)
-        results.append({"alpha": alpha, "beta": beta, "gamma": gamma, "product": alpha * beta**2 * gamma**2,
-                        "params": report.params, "macs": report.macs, "macs_ratio": report.macs / base.macs,
-                        "score": score})
-    print(file=sys.stderr)
-    key = (lambda r: -(r["score"] if r["score"] is not None else float("-inf"))) if args.score \
-        else (lambda r: abs(r["macs_ratio"] - args.target))
-    results.sort(key=key)
-    print(json.dumps(results[: args.top]) if args.json else search_table(results[: args.top], args.target))
     return 0
 
 
@@ -410,40 +302,7 @@ def make_parser() -> argparse.ArgumentParser:
     schema.add_argument("--blocks", action="store_true", help="the schema of block library files instead")
     schema.set_defaults(run=cmd_schema)
 
-    scale = sub.add_parser("scale", help="scale a spec: compound (--phi) or per dimension; writes a new spec")
-    scale.add_argument("spec", help="spec file (YAML)")
-    scale.add_argument("--num-classes", type=integer("--num-classes", 1, MAX_CLASSES), metavar="N",
-                       help="override the number of classes")
-    scale.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help="override a variable")
-    scale.add_argument("--phi", type=number("--phi", -MAX_MULTIPLIER, MAX_MULTIPLIER),
-                       help="compound coefficient, -100 to 100: depth alpha^phi, width beta^phi, resolution "
-                            "gamma^phi (each at most 100)")
-    for name, what in (("alpha", "depth"), ("beta", "width"), ("gamma", "resolution")):
-        scale.add_argument(f"--{name}", type=number(f"--{name}", 0, MAX_MULTIPLIER, low_open=True),
-                           help=f"{what} coefficient for --phi, up to 100 (default: the spec's)")
-    for name, what in (("depth", "depth multiplier (stage repeats)"), ("width", "width multiplier (channels)"),
-                       ("resolution", "resolution multiplier")):
-        scale.add_argument(f"--{name}", type=number(f"--{name}", 0, MAX_MULTIPLIER, low_open=True),
-                           metavar=name[0].upper(), help=f"{what}, up to 100")
-    scale.add_argument("--image-size", type=integer("--image-size", 1, MAX_PIXELS), metavar="PX",
-                       help="set the scaled input resolution")
-    scale.add_argument("--divisor", type=integer("--divisor", 1, MAX_DIVISOR),
-                       help="round channels to a multiple of this, up to 1024 (default: the spec's, 8)")
-    scale.add_argument("--name", type=network_name, help="name of the scaled network (default: <name>_scaled)")
-    scale.add_argument("-o", "--output", metavar="FILE.yaml", help="write the scaled spec here (else stdout)")
-    scale.add_argument("--json", action="store_true", help="print the analysis as JSON")
-    scale.add_argument("--search", action="store_true", help="grid-search alpha, beta, gamma (paper's step 1)")
-    scale.add_argument("--target", type=number("--target", 0, MAX_MULTIPLIER, low_open=True), default=2.0,
-                       help="--search: target of alpha*beta^2*gamma^2")
-    scale.add_argument("--tolerance", type=number("--tolerance", 0, MAX_MULTIPLIER), default=0.1,
-                       help="--search: allowed distance from the target")
-    scale.add_argument("--step", type=number("--step", 0, 1, low_open=True), default=0.05,
-                       help="--search: grid step, 0.01 or more")
-    scale.add_argument("--score", metavar="CMD", help="--search: command run on each candidate spec file "
-                                                      "({} is replaced by its path, else appended); ranks by "
-                                                      "the last number it prints, highest first")
-    scale.add_argument("--top", type=integer("--top", 1, 10**6), default=20, help="--search: rows to print")
-    scale.set_defaults(run=cmd_scale)
+    add_scale_command(sub)
 
     listing = _override_options(sub.add_parser("list", help="every spec of the library with its figures"))
     listing.add_argument("folder", nargs="?", help="folder of specs (default: ./specs or the installed library)")
