@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, NamedTuple
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -15,7 +15,26 @@ if TYPE_CHECKING:
     from torch import nn
 
 Shape = tuple[int, ...]
-PositiveInt = Annotated[int, Field(ge=1)]
+# the largest size or count an attribute may give: far beyond any network, and small enough that every figure
+# derived from a few of them (params, MACs, receptive fields) stays a machine-sized integer
+MAX_SIZE = 2**24
+
+
+def _not_bool(value: Any) -> Any:
+    # pydantic's lax mode reads true as 1: ``out: true`` would build a 1-channel conv
+    if isinstance(value, bool):
+        raise ValueError(f"must be an integer, got {value!r}")
+    return value
+
+
+def bounded_int(low: int = -MAX_SIZE, high: int = MAX_SIZE) -> Any:
+    """An integer type between ``low`` and ``high`` that refuses booleans."""
+    return Annotated[int, Field(ge=low, le=high), BeforeValidator(_not_bool)]
+
+
+Int = bounded_int()
+PositiveInt = bounded_int(1)
+NonNegativeInt = bounded_int(0)
 Size2 = PositiveInt | tuple[PositiveInt, PositiveInt]
 
 
@@ -36,7 +55,7 @@ class Family(str, Enum):
 class Attrs(BaseModel):
     """Base for op attributes: unknown attributes are errors."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class NoAttrs(Attrs):

@@ -9,6 +9,7 @@ from archspec.ops.base import (
     Attrs,
     Cost,
     Family,
+    Int,
     Op,
     PositiveInt,
     Shape,
@@ -21,7 +22,7 @@ from archspec.ops.base import (
     require_rank,
 )
 
-Padding = int | tuple[int, int] | Literal["auto", "same"]
+Padding = Int | tuple[Int, Int] | Literal["auto", "same"]
 
 
 class ConvAttrs(Attrs):

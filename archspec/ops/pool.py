@@ -8,6 +8,7 @@ from archspec.ops.base import (
     Attrs,
     Cost,
     Family,
+    Int,
     Op,
     Shape,
     ShapeError,
@@ -26,7 +27,7 @@ class PoolAttrs(Attrs):
 
     kernel: Size2
     stride: Size2 | None = None
-    padding: int | tuple[int, int] = 0
+    padding: Int | tuple[Int, Int] = 0
     ceil_mode: bool = False
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 import operator
 from functools import reduce
-from typing import Annotated
 
 from pydantic import Field
 
@@ -15,6 +14,8 @@ from archspec.ops.base import (
     Attrs,
     Cost,
     Family,
+    Int,
+    NonNegativeInt,
     Op,
     PositiveInt,
     Shape,
@@ -115,9 +116,9 @@ class Scale(Op):
 class SliceAttrs(Attrs):
     """Keep ``start:stop`` along ``dim`` (0 = channels); ``stop`` defaults to the end."""
 
-    start: Annotated[int, Field(ge=0)] = 0
-    stop: Annotated[int, Field(ge=1)] | None = None
-    dim: Annotated[int, Field(ge=0)] = 0
+    start: NonNegativeInt = 0
+    stop: PositiveInt | None = None
+    dim: NonNegativeInt = 0
 
 
 def slice_dim(tensor, dim: int, start: int, stop: int):
@@ -154,7 +155,7 @@ class Slice(Op):
 class ConcatAttrs(Attrs):
     """Dimension to concatenate along (0 = channels/tokens; the batch is not counted)."""
 
-    dim: Annotated[int, Field(ge=0)] = 0
+    dim: NonNegativeInt = 0
 
 
 class Concat(Op):
@@ -188,7 +189,7 @@ class Concat(Op):
 class FlattenAttrs(Attrs):
     """First dimension to flatten from (0: everything; the batch is not counted)."""
 
-    start: Annotated[int, Field(ge=0)] = 0
+    start: NonNegativeInt = 0
 
 
 class Flatten(Op):
@@ -220,7 +221,7 @@ class Flatten(Op):
 class ReshapeAttrs(Attrs):
     """Target shape without the batch dimension; one entry may be -1."""
 
-    shape: list[int]
+    shape: list[Int] = Field(max_length=8)
 
 
 class Reshape(Op):

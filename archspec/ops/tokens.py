@@ -11,6 +11,7 @@ from archspec.ops.base import (
     Attrs,
     Cost,
     Family,
+    NonNegativeInt,
     Op,
     PositiveInt,
     Shape,
@@ -149,7 +150,7 @@ def select_token(tokens, index: int):
 class SelectAttrs(Attrs):
     """Index of the token to keep (0: the class token)."""
 
-    index: Annotated[int, Field(ge=0)] = 0
+    index: NonNegativeInt = 0
 
 
 class SelectToken(Op):

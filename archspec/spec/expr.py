@@ -26,8 +26,17 @@ def _ceil(value: float | Fraction) -> int:
     return math.ceil(value)
 
 
+def _round(value: float | Fraction, ndigits: int | None = None) -> float | int:
+    # Python rounds an int to -n digits by computing 10**n, which never ends for n = 10**9
+    if ndigits is not None and (isinstance(ndigits, bool) or not isinstance(ndigits, int)
+                                or abs(ndigits) > MAX_NDIGITS):
+        raise ExprError(f"round(): ndigits must be an integer between -{MAX_NDIGITS} and {MAX_NDIGITS}, "
+                        f"got {ndigits!r}")
+    return round(value, ndigits)
+
+
 FUNCTIONS: dict[str, Callable[..., Any]] = {
-    "min": min, "max": max, "int": int, "float": float, "round": round, "abs": abs,
+    "min": min, "max": max, "int": int, "float": float, "round": _round, "abs": abs,
     "ceil": _ceil, "floor": math.floor, "make_divisible": make_divisible,
 }
 
@@ -40,6 +49,12 @@ _COMPARE = {
     ast.Gt: operator.gt, ast.GtE: operator.ge,
 }
 MAX_EXPR_LENGTH = 500
+# every value an expression gives, and every intermediate one, stays within these: a spec's numbers are sizes and
+# counts, and lists of them, so nothing legitimate comes near, while doubling a list or an integer a few dozen
+# times would otherwise exhaust memory or time (and Python cannot print an int past 4,300 digits)
+MAX_INT = 2**63
+MAX_LIST_VALUES = 10_000
+MAX_NDIGITS = 30
 
 
 class ExprError(ValueError):
@@ -91,7 +106,7 @@ def _compile(node: ast.AST) -> Evaluator:
         if isinstance(node.op, ast.Not):
             return lambda scope: not operand(scope)
         sign = -1 if isinstance(node.op, ast.USub) else 1
-        return lambda scope: sign * _number(operand(scope))
+        return lambda scope: checked(sign * _number(operand(scope)))
     if isinstance(node, ast.BoolOp):
         values = [_compile(v) for v in node.values]
         combine = all if isinstance(node.op, ast.And) else any
@@ -108,7 +123,7 @@ def _compile(node: ast.AST) -> Evaluator:
         return _subscript(_compile(node.value), _compile(node.slice))
     if isinstance(node, ast.List | ast.Tuple):
         elements = [_compile(e) for e in node.elts]
-        return lambda scope: [element(scope) for element in elements]
+        return lambda scope: checked([element(scope) for element in elements])
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and not node.keywords:
         if node.func.id not in FUNCTIONS:
             raise ExprError(f"unknown function {node.func.id!r} (known: {', '.join(sorted(FUNCTIONS))})")
@@ -133,7 +148,7 @@ def _binary(function: Callable[[Any, Any], Any], is_power: bool, left: Evaluator
         if is_power and (abs(b) > 64 or abs(a) > 1e6):
             raise ExprError("exponent too large")
         try:
-            return function(a, b)
+            return checked(function(a, b))
         except (TypeError, ArithmeticError) as exc:
             raise ExprError(str(exc)) from None
 
@@ -174,9 +189,10 @@ def _call(name: str, arguments: list[Evaluator]) -> Evaluator:
 
     def value(scope: Mapping[str, Any]) -> Any:
         try:
-            return function(*[argument(scope) for argument in arguments])
+            result = function(*[argument(scope) for argument in arguments])
         except (TypeError, ValueError, ArithmeticError) as exc:
             raise ExprError(f"{name}(): {exc}") from None
+        return checked(result)
 
     return value
 
@@ -187,10 +203,37 @@ def _number(value: Any) -> float:
     return value
 
 
+def checked(value: Any) -> Any:
+    """``value`` itself, unless it is a number beyond the bounds (non-finite, or an int past ``MAX_INT``) or a list
+    holding more than ``MAX_LIST_VALUES`` values, counted through nested lists."""
+    _size(value, {})
+    return value
+
+
+def _size(value: Any, seen: dict[int, int]) -> int:
+    # lists are shared, not copied (``[$p, $p]``): each distinct list is counted once, so this stays linear
+    if isinstance(value, list):
+        if id(value) not in seen:
+            seen[id(value)] = sum(_size(v, seen) for v in value)
+            if seen[id(value)] > MAX_LIST_VALUES:
+                raise ExprError(f"must hold at most {MAX_LIST_VALUES} values (nested lists counted)")
+        return seen[id(value)]
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ExprError(f"must be a finite number, got {value}")
+    if isinstance(value, int | Fraction) and not isinstance(value, bool) and abs(value) > MAX_INT:
+        raise ExprError("must be at most 2**63 in magnitude")
+    return 1
+
+
 def resolve(value: Any, scope: Mapping[str, Any]) -> Any:
-    """Evaluate ``value`` if it is an expression, recursing into lists; other values pass through."""
+    """Evaluate ``value`` if it is an expression, recursing into lists; other values pass through; the result is
+    ``checked``."""
+    return checked(_resolve(value, scope))
+
+
+def _resolve(value: Any, scope: Mapping[str, Any]) -> Any:
     if isinstance(value, str):
         return _compiled(value[1:])(scope) if value[:1] == EXPR_PREFIX else value
     if isinstance(value, list):
-        return [resolve(v, scope) for v in value]
+        return [_resolve(v, scope) for v in value]
     return value

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     AliasChoices,
     BaseModel,
     BeforeValidator,
@@ -14,28 +15,39 @@ from pydantic import (
     Tag,
 )
 
+from archspec.ops.base import bounded_int
+from archspec.spec.expr import MAX_INT
+from archspec.spec.names import check_name
+
 Scalar = int | float | str | bool | None
-Pixels = Annotated[int, Field(ge=1, le=16384)]
+Pixels = bounded_int(1, 16384)
+Repeats = bounded_int(1, 10_000)
+Figure = bounded_int(1, MAX_INT)
+Small = bounded_int(1, 1024)
+Index = bounded_int(0, 1024)
+Channels = bounded_int(1, 4096)
+Year = bounded_int(1980, 2100)
 Value = Scalar | list[Any]
+Name = Annotated[str, AfterValidator(check_name)]
 
 
 class Strict(BaseModel):
     """Base for every spec model: unknown fields are errors."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class ItemBase(Strict):
     """Fields every item of a body may carry."""
 
-    name: str | None = Field(None, description="Name of the item (module name); default: its index.")
+    name: Name | None = Field(None, description="Name of the item (module name); default: its index.")
     when: bool | str | None = Field(None, description="Condition (an expression); when false the item is an identity.")
 
 
 class OpItem(ItemBase):
     """A primitive operation, e.g. ``{op: conv, out: 64, kernel: 3}``; other keys are the op's attributes."""
 
-    model_config = ConfigDict(extra="allow", frozen=True)
+    model_config = ConfigDict(extra="allow", frozen=True, allow_inf_nan=False)
     op: str = Field(description="Name of the primitive op (conv, batchnorm, relu, ...).")
 
     @property
@@ -47,7 +59,7 @@ class OpItem(ItemBase):
 class BlockItem(ItemBase):
     """An instance of a named block, e.g. ``{block: bottleneck, c: 256}``; other keys are its arguments."""
 
-    model_config = ConfigDict(extra="allow", frozen=True)
+    model_config = ConfigDict(extra="allow", frozen=True, allow_inf_nan=False)
     block: str = Field(description="Name of a block the spec can see (imported or its own); an op's name also works.")
 
     @property
@@ -82,7 +94,7 @@ class ResidualItem(ItemBase):
 class RepeatItem(ItemBase):
     """``body`` applied ``repeat`` times in sequence; with a ``name``, repetition i is named ``name.i``."""
 
-    repeat: Annotated[int, Field(ge=1, le=10_000)] | str = Field(
+    repeat: Repeats | str = Field(
         description="How many copies of body run in sequence: an integer, or an expression (which may give 0).")
     body: Item = Field(description="The item repeated; each copy sees its number (from 0) as index.")
 
@@ -156,7 +168,7 @@ class Paper(Strict):
 
     title: str = Field(description="Title of the paper.")
     authors: str | None = Field(None, description="Authors, as one string.")
-    year: int = Field(ge=1980, le=2100, description="Year of publication.")
+    year: Year = Field(description="Year of publication.")
     table: str | None = Field(None, description="The table or figure the spec mirrors.")
     url: str | None = Field(None, description="Link to the paper (e.g. its arXiv page).")
 
@@ -167,8 +179,8 @@ class Reported(Strict):
     top1: float | None = Field(None, ge=0, le=100, description="Published top-1 ImageNet accuracy, in percent.")
     top5: float | None = Field(None, ge=0, le=100, description="Published top-5 ImageNet accuracy, in percent.")
     source: str = Field(description="Where the figures come from (a table of the paper, or the weights).")
-    params: int | None = Field(None, ge=1, description="Parameters as the paper reports them.")
-    macs: int | None = Field(None, ge=1, description="Multiply-adds as the paper reports them.")
+    params: Figure | None = Field(None, description="Parameters as the paper reports them.")
+    macs: Figure | None = Field(None, description="Multiply-adds as the paper reports them.")
     tolerance: float = Field(0.0, ge=0, le=1, description="Relative gap allowed against the paper's rounded figures.")
     convention: str | None = Field(None, description="How the paper counts, and why figures may differ.")
 
@@ -180,14 +192,14 @@ class Reference(Strict):
     timm: str | None = Field(None, description="Name of the timm model, as create_model takes it (when torchvision "
                                                "has none).")
     kwargs: dict[str, Value] = Field(default_factory=dict, description="Constructor arguments of the reference.")
-    output: int = Field(0, ge=0, description="Which output of the reference to compare when it returns several.")
+    output: Index = Field(0, description="Which output of the reference to compare when it returns several.")
     weights: str | None = Field(None, description="torchvision weights whose figures apply (default: DEFAULT).")
 
 
 class InputSpec(Strict):
     """The network's input: channels and square or (height, width) resolution."""
 
-    channels: int = Field(3, ge=1, le=4096, description="Number of input channels (3 for RGB images).")
+    channels: Channels = Field(3, description="Number of input channels (3 for RGB images).")
     resolution: Pixels | tuple[Pixels, Pixels] = Field(
         224, description="Input size in pixels: one integer for a square image, or [height, width].")
 
@@ -195,16 +207,16 @@ class InputSpec(Strict):
 class StageRow(BaseModel):
     """One row of the paper's table: a block (or primitive) repeated ``n`` times; other keys are its arguments."""
 
-    model_config = ConfigDict(extra="allow", frozen=True, populate_by_name=True)
-    name: str | None = Field(None, description="Stage name, prefixing its module names; default: stage1, stage2, "
+    model_config = ConfigDict(extra="allow", frozen=True, populate_by_name=True, allow_inf_nan=False)
+    name: Name | None = Field(None, description="Stage name, prefixing its module names; default: stage1, stage2, "
                                                "... by row.")
     block: str = Field(validation_alias=AliasChoices("block", "op", "operator"),
                        description="The block (from a library or the spec) or primitive op the row repeats.")
-    n: Annotated[int, Field(ge=1, le=10_000)] | str = Field(
+    n: Repeats | str = Field(
         1, validation_alias=AliasChoices("n", "repeats", "layers"), description="Repeats (or an expression).")
-    stride: Annotated[int, Field(ge=1)] | str | None = Field(None, validation_alias=AliasChoices("stride", "s"),
+    stride: Pixels | str | None = Field(None, validation_alias=AliasChoices("stride", "s"),
                                      description="Stride of the first repeat; later repeats use 1.")
-    resolution: int | None = Field(None, ge=1, description="Expected input resolution (checked).")
+    resolution: Pixels | None = Field(None, description="Expected input resolution (checked).")
     fixed: bool = Field(False, description="Scaling leaves this row alone.")
     side: bool = Field(False, description="A side output (auxiliary head): the main path continues from its input.")
     when: bool | str | None = Field(None, description="Condition (an expression); when false the row is skipped.")
@@ -221,8 +233,8 @@ class Scaling(Strict):
     alpha: float = Field(1.2, gt=0, description="Depth coefficient: repeats grow by alpha^phi.")
     beta: float = Field(1.1, gt=0, description="Width coefficient: channels grow by beta^phi.")
     gamma: float = Field(1.15, gt=0, description="Resolution coefficient: resolution grows by gamma^phi.")
-    divisor: int = Field(8, ge=1, description="Scaled channels are rounded to a multiple of this.")
-    resolution_divisor: int = Field(1, ge=1, description="Scaled resolutions are rounded to a multiple of this.")
+    divisor: Small = Field(8, description="Scaled channels are rounded to a multiple of this.")
+    resolution_divisor: Small = Field(1, description="Scaled resolutions are rounded to a multiple of this.")
     channel_variables: list[str] = Field(default_factory=list,
                                          description="Variables that are channel counts (e.g. a transformer's width).")
     depth_variables: list[str] = Field(default_factory=list,
