@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from archspec.ir.graph import Graph
+from archspec.ir.graph import Graph, check_figures
 from archspec.ops.base import numel
 
 
@@ -21,7 +21,7 @@ class Memory:
 
 
 def annotate_memory(graph: Graph) -> Memory:
-    """Compute activation memory and store it on the graph."""
+    """Compute activation memory and store it on the graph; totals beyond ``MAX_FIGURE`` are refused."""
     order = list(graph.nodes)
     position = {name: i for i, name in enumerate(order)}
     last_use = {name: max((position[u] for u in graph.users(name)), default=len(order)) for name in order}
@@ -34,6 +34,7 @@ def annotate_memory(graph: Graph) -> Memory:
     for step, name in enumerate(order):
         size = numel(graph[name].shape)
         total += size
+        check_figures(graph[name], "activation elements summed up to here", total)
         live += size
         peak = max(peak, live)
         for done in frees.get(step, []):

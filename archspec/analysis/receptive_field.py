@@ -10,12 +10,12 @@ whole image besides their local window (squeeze-excitation) keep the local field
 
 from __future__ import annotations
 
-from archspec.ir.graph import Graph, ReceptiveField
+from archspec.ir.graph import Graph, ReceptiveField, check_figures
 from archspec.ops.base import Window
 
 
 def annotate_receptive_fields(graph: Graph) -> None:
-    """Write ``node.rf`` for every node."""
+    """Write ``node.rf`` for every node; fields beyond ``MAX_FIGURE`` are refused."""
     for node in graph:
         if node.op is None:
             node.rf = ReceptiveField((1, 1), (1, 1), (0, 0))
@@ -34,6 +34,7 @@ def annotate_receptive_fields(graph: Graph) -> None:
             stride = tuple(j * s for j, s in zip(merged.stride, rule.stride, strict=True))
             padding = tuple(p + q * j for p, q, j in zip(merged.padding, rule.padding, merged.stride, strict=True))
             node.rf = ReceptiveField(size, stride, padding, context)  # type: ignore[arg-type]
+            check_figures(node, "receptive-field size, stride or padding", *size, *stride, *padding)
 
 
 def _union(fields: list[ReceptiveField]) -> ReceptiveField:

@@ -87,12 +87,25 @@ class Graph:
     stage_values: dict[str, dict[str, Any]] = field(default_factory=dict)
     memory: Any = None  # set by the memory pass
     _users: dict[str, list[str]] = field(default_factory=dict, repr=False)
+    _below: dict[str, str] = field(default_factory=dict, repr=False)  # dotted prefix -> first node named below it
     _digraph: nx.DiGraph | None = field(default=None, repr=False)
 
     def add(self, node: Node) -> Node:
-        """Insert a node after its inputs; names must be unique."""
+        """Insert a node after its inputs; names must be unique, and no name may also be the namespace (dotted
+        prefix) of another, since each becomes a torch submodule at its dotted path."""
         if node.name in self.nodes:
             raise GraphError(f"duplicate name {node.name!r}", node.origin)
+        if node.name in self._below:
+            raise GraphError(f"duplicate name {node.name!r} (already the prefix of {self._below[node.name]!r})",
+                             node.origin)
+        parts = node.name.split(".")
+        prefixes = [".".join(parts[:i]) for i in range(1, len(parts))]
+        for prefix in prefixes:
+            if prefix in self.nodes:
+                raise GraphError(f"duplicate name {prefix!r} (the prefix of {node.name!r}, already a node)",
+                                 node.origin)
+        for prefix in prefixes:
+            self._below.setdefault(prefix, node.name)
         self.nodes[node.name] = node
         self._users[node.name] = []
         for source in node.inputs:
@@ -140,3 +153,15 @@ class Graph:
     def output(self) -> Node:
         """The main output node."""
         return self.nodes[self.outputs[0]]
+
+
+# Every figure an analysis computes (a node's params, MACs, receptive field, activation elements, and their totals)
+# stays a machine-sized integer: beyond this a spec describes no real network, and Python could not even print a
+# receptive-field stride that doubles 20,000 times.
+MAX_FIGURE = 2**63
+
+
+def check_figures(node: Node, what: str, *values: int) -> None:
+    """Raise a GraphError at ``node`` if any of ``values`` exceeds ``MAX_FIGURE`` in magnitude."""
+    if any(abs(value) > MAX_FIGURE for value in values):
+        raise GraphError(f"{node.name} ({node.kind}): {what} exceed 2**63", node.origin)

@@ -30,7 +30,7 @@ def _round(value: float | Fraction, ndigits: int | None = None) -> float | int:
     # Python rounds an int to -n digits by computing 10**n, which never ends for n = 10**9
     if ndigits is not None and (isinstance(ndigits, bool) or not isinstance(ndigits, int)
                                 or abs(ndigits) > MAX_NDIGITS):
-        raise ExprError(f"round(): ndigits must be an integer between -{MAX_NDIGITS} and {MAX_NDIGITS}, "
+        raise ExprError(f"ndigits must be an integer between -{MAX_NDIGITS} and {MAX_NDIGITS}, "
                         f"got {ndigits!r}")
     return round(value, ndigits)
 
