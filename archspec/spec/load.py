@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import difflib
+import os
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path as FsPath
 from typing import Any
@@ -12,7 +13,7 @@ from typing import Any
 import networkx as nx
 from pydantic import BaseModel, ValidationError
 
-from archspec.errors import Path
+from archspec.errors import Path, SpecError
 from archspec.ops import OPS
 from archspec.spec.schema import (
     BlockDef,
@@ -28,7 +29,7 @@ from archspec.spec.schema import (
     SeqItem,
     StageRow,
 )
-from archspec.spec.source import Source, read_yaml
+from archspec.spec.source import FileError, Source, read_yaml
 
 ALIASES = {"stride": ("s",), "n": ("repeats", "layers"), "block": ("op", "operator")}
 _RESERVED_ITEM_KEYS = {"name", "when"}
@@ -53,8 +54,9 @@ def data_path(data: Any, loc: tuple[Any, ...], missing: bool = False) -> Path:
         if isinstance(data, dict):
             key = next((k for k in (part, *ALIASES.get(str(part), ())) if k in data), None)
             if key is None:
+                if following is None and missing:
+                    path.append(part)  # the missing field
                 if following is None or not isinstance(part, str):
-                    path.append(part)  # a missing or unknown field
                     break
                 continue  # a union tag
             # a union tag that happens to be a key too (``op``, ``parallel``, ``repeat``): the next part is in this
@@ -78,33 +80,47 @@ def _holds(data: Any, part: Any) -> bool:
 
 def describe_error(error: dict[str, Any]) -> str:
     """A short, plain message for one pydantic error."""
-    kind, ctx, got = error["type"], error.get("ctx") or {}, error.get("input")
+    kind, ctx, got = error["type"], error.get("ctx") or {}, quoted(error.get("input"))
     if kind == "missing":
         return "required field is missing"
     if kind == "extra_forbidden":
         return f"unknown field{_suggest(str(error['loc'][-1]))}"
     for key, sign in (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<")):
         if key in ctx and kind.endswith(("_equal", "_than")):
-            return f"must be {sign} {ctx[key]}, got {got!r}"
+            return f"must be {sign} {ctx[key]}, got {got}"
     if kind == "literal_error":
-        return f"must be one of {ctx.get('expected')}, got {got!r}"
+        return f"must be one of {ctx.get('expected')}, got {got}"
     if kind == "value_error":
         return str(ctx.get("error", error["msg"]))
     if kind in ("int_type", "int_parsing", "int_from_float"):
-        return f"must be an integer, got {got!r}"
+        return f"must be an integer, got {got}"
+    if kind == "finite_number":
+        return f"must be a finite number, got {got}"
     if kind in ("float_type", "float_parsing"):
-        return f"must be a number, got {got!r}"
+        return f"must be a number, got {got}"
     if kind in ("bool_type", "bool_parsing"):
-        return f"must be true or false, got {got!r}"
+        return f"must be true or false, got {got}"
     if kind in ("string_type",):
-        return f"must be a string, got {got!r}"
+        return f"must be a string, got {got}"
     if kind in ("dict_type", "model_type", "model_attributes_type"):
-        return f"must be a mapping, got {got!r}"
+        return f"must be a mapping, got {got}"
     if kind in ("list_type", "tuple_type"):
-        return f"must be a list, got {got!r}"
+        return f"must be a list, got {got}"
     if kind == "string_pattern_mismatch":
-        return f"must match {ctx.get('pattern')}, got {got!r}"
+        return f"must match {ctx.get('pattern')}, got {got}"
     return error["msg"]
+
+
+MAX_QUOTE = 60
+
+
+def quoted(value: Any) -> str:
+    """``repr(value)`` cut to MAX_QUOTE characters: a message never carries a whole line of someone's file."""
+    try:
+        text = repr(value)
+    except (ValueError, RecursionError):  # an integer past Python's digit limit, a structure nested too deep
+        text = f"<{type(value).__name__}>"
+    return text if len(text) <= MAX_QUOTE else text[: MAX_QUOTE - 3] + "..."
 
 
 _VOCABULARY: set[str] = set()
@@ -176,7 +192,7 @@ class ItemChecker:
         key = "op" if primitive_only else "block"
         if not primitive_only and name in self.blocks:
             allowed = set(self.blocks[name].definition.params)
-            what = f"block {name!r}"
+            what = f"block {quoted(name)}"
         elif name in OPS:
             allowed = set(OPS[name].Attrs.model_fields)
             what = f"op {name!r}"
@@ -185,20 +201,49 @@ class ItemChecker:
             close = difflib.get_close_matches(name, known, n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
             kind = "op" if primitive_only else "block or op"
-            raise source.error((*path, written_key(source, path, key)), f"unknown {kind} {name!r}{hint}")
+            raise source.error((*path, written_key(source, path, key)), f"unknown {kind} {quoted(name)}{hint}")
         for arg in args:
             if arg not in allowed:
                 close = difflib.get_close_matches(arg, sorted(allowed), n=1)
                 hint = f"did you mean {close[0]!r}?" if close else f"allowed: {', '.join(sorted(allowed)) or 'none'}"
-                raise source.error((*path, arg), f"{what} has no parameter {arg!r} ({hint})", key=True)
+                raise source.error((*path, arg), f"{what} has no parameter {quoted(arg)} ({hint})", key=True)
 
 
 @lru_cache(maxsize=64)
 def read_library(path: str, mtime_ns: int, size: int) -> tuple[BlockLibrary, Source]:
-    """A validated block library; cached per file version (path, modification time, size), since many specs
-    import the same few libraries."""
+    """A validated block library; cached per file version (real path, modification time, size), since many specs
+    import the same few libraries, and one library may be imported under many spellings."""
     source = read_yaml(path)
     return validate(BlockLibrary, source.data, source), source
+
+
+SHIPPED_LIBRARY = FsPath(__file__).resolve().parents[2] / "specs"
+PATH_VARIABLE = "ARCHSPEC_PATH"
+
+
+@dataclass(frozen=True)
+class Root:
+    """A folder a spec may import from: as written, made absolute (``abspath``) and with symlinks resolved."""
+
+    written: FsPath
+    absolute: FsPath
+    real: FsPath
+
+    def holds(self, path: str) -> bool:
+        """Whether the absolute ``path`` lies in this folder (in either of its absolute spellings)."""
+        return FsPath(path).is_relative_to(self.absolute) or FsPath(path).is_relative_to(self.real)
+
+
+def import_roots(spec_folder: FsPath) -> list[Root]:
+    """The folders a spec may import from, in lookup order: the spec's own folder, each ARCHSPEC_PATH entry, the
+    block library shipped with archspec."""
+    extra = [FsPath(entry) for entry in os.environ.get(PATH_VARIABLE, "").split(os.pathsep) if entry]
+    roots: list[Root] = []
+    for folder in (spec_folder, *extra, SHIPPED_LIBRARY):
+        real = FsPath(os.path.realpath(folder))
+        if all(real != root.real for root in roots):
+            roots.append(Root(folder, FsPath(os.path.abspath(folder)), real))
+    return roots
 
 
 class Resolver:
@@ -207,18 +252,48 @@ class Resolver:
     def __init__(self, spec: NetworkSpec, source: Source) -> None:
         self.spec, self.source = spec, source
         self.blocks: dict[str, BlockRef] = {}
-        base = FsPath(source.file).parent
-        for index, relative in enumerate(spec.imports):
-            path = base / relative
-            try:
-                stat = path.stat()
-            except OSError:
-                raise source.error(("imports", index), f"block library {relative!r} not found") from None
-            library, library_source = read_library(str(path), stat.st_mtime_ns, stat.st_size)
+        self.roots = import_roots(FsPath(source.file).parent)
+        for index, written in enumerate(spec.imports):
+            library, library_source = self.library(index, written)
             for name, definition in library.blocks.items():
                 self.blocks[name] = BlockRef(name, definition, library_source, ("blocks", name))
         for name, definition in spec.blocks.items():
             self.blocks[name] = BlockRef(name, definition, source, ("blocks", name))
+
+    def find(self, index: int, written: str) -> tuple[str, str]:
+        """(label, real path) of the library ``imports[index]`` names: the first root that holds it.
+
+        Whether a path leaves the roots (through ``..``, an absolute path or a symlink) is decided from the path
+        alone, so a refusal never tells whether a file outside exists."""
+        outside = False
+        for base in [FsPath("/")] if os.path.isabs(written) else [root.written for root in self.roots]:
+            label = os.path.normpath(base / written)
+            real = os.path.realpath(label)
+            if not (self.confined(os.path.abspath(label)) and self.confined(real)):
+                outside = True
+            elif os.path.exists(real):
+                return label, real
+        reason = "lies outside the folders a spec may import from (see ARCHSPEC_PATH)" if outside else "not found"
+        raise self.source.error(("imports", index), f"block library {quoted(written)} {reason}")
+
+    def confined(self, path: str) -> bool:
+        """Whether the absolute ``path`` lies in one of the folders a spec may import from."""
+        return any(root.holds(path) for root in self.roots)
+
+    def library(self, index: int, written: str) -> tuple[BlockLibrary, Source]:
+        """The block library ``imports[index]`` names, parsed once per real file and labelled as found."""
+        label, real = self.find(index, written)
+        try:
+            stat = os.stat(real)
+            library, source = read_library(real, stat.st_mtime_ns, stat.st_size)
+        except FileError as exc:
+            raise self.source.error(("imports", index), f"block library {quoted(written)}: {exc.reason}") from None
+        except OSError as exc:
+            raise self.source.error(("imports", index),
+                                    f"block library {quoted(written)}: cannot read file: {exc.strerror}") from None
+        except SpecError as exc:
+            raise type(exc)(exc.message, replace(exc.location, file=label) if exc.location else None) from None
+        return library, replace(source, file=label)
 
     def check(self) -> dict[str, BlockRef]:
         """Check ops, blocks and arguments everywhere; reject cyclic block references."""
@@ -229,7 +304,7 @@ class Resolver:
             for key in ("channel_params", "depth_params"):
                 for i, param in enumerate(getattr(ref.definition, key)):
                     if param not in ref.definition.params:
-                        raise ref.source.error((*ref.path, key, i), f"{param!r} is not a parameter")
+                        raise ref.source.error((*ref.path, key, i), f"{quoted(param)} is not a parameter")
             for used, path in checker.walk(ref.definition.body, ref.source, (*ref.path, "body")):
                 uses.add_edge(ref.name, used, path=path, source=ref.source)
         for section in ("stem", "head"):

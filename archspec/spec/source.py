@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path as FsPath
 from typing import Any
@@ -13,6 +15,8 @@ from archspec.errors import Location, Path, SpecError
 MAX_FILE_BYTES = 1_000_000
 MAX_NODES = 200_000
 MAX_DEPTH = 64
+MAX_INT_DIGITS = 4_000  # below Python's 4,300-digit limit on int <-> str, so every integer can be printed
+_INT_BOUND = 10**MAX_INT_DIGITS
 
 
 @dataclass
@@ -87,13 +91,23 @@ class _Builder:
     def _scalar(self, node: yaml.Node, path: Path) -> Any:
         if not isinstance(node, yaml.ScalarNode):
             raise self.source.error(path, "mapping keys must be plain names")
+        at = Location(self.source.file, node.start_mark.line + 1, node.start_mark.column + 1, path)
+        if node.tag == "tag:yaml.org,2002:str":
+            return yaml.SafeLoader.construct_scalar(_CONSTRUCTOR, node)
+        too_long = SpecError(f"must be an integer of at most {MAX_INT_DIGITS} digits", at)
+        # a literal twice that long cannot be short enough; checked first since base 60 constructs in quadratic time
+        if node.tag == "tag:yaml.org,2002:int" and len(node.value) > 2 * MAX_INT_DIGITS:
+            raise too_long
         try:
-            return yaml.SafeLoader.construct_scalar(_CONSTRUCTOR, node) if node.tag == "tag:yaml.org,2002:str" \
-                else _CONSTRUCTOR.construct_object(node)
+            # the constructor's own construct_object would remember every node it ever built
+            value = _CONSTRUCTOR.yaml_constructors[node.tag](_CONSTRUCTOR, node)
+        except ValueError:  # a decimal literal past Python's own digit limit
+            raise too_long from None
         except yaml.YAMLError as exc:
-            raise SpecError(f"cannot read value: {exc.problem or exc}",
-                            Location(self.source.file, node.start_mark.line + 1,
-                                     node.start_mark.column + 1, path)) from None
+            raise SpecError(f"cannot read value: {exc.problem or exc}", at) from None
+        if isinstance(value, int) and not -_INT_BOUND < value < _INT_BOUND:
+            raise too_long
+        return value
 
 
 _CONSTRUCTOR = yaml.SafeLoader("")
@@ -186,17 +200,76 @@ def _check_tags(root: yaml.Node, source: Source) -> None:
             stack += node.value
 
 
-def read_yaml(path: str | FsPath) -> Source:
-    """Read and parse a YAML file; a missing or unreadable file is a SpecError too."""
+class FileError(SpecError):
+    """A file that cannot be read as a whole: missing, unreadable, not a regular file, too large, not UTF-8."""
+
+    def __init__(self, file: str, reason: str) -> None:
+        super().__init__(reason, Location(file))
+        self.reason = reason
+
+
+_KINDS = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"),
+          (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
+
+
+def check_regular(file: str, mode: int) -> None:
+    """Refuse anything but a regular file (a FIFO would block the reader, a device never end)."""
+    if not stat.S_ISREG(mode):
+        kind = next((name for test, name in _KINDS if test(mode)), "a special file")
+        raise FileError(file, f"not a regular file ({kind})")
+
+
+def regular_file_size(path: str | FsPath) -> int:
+    """The size of ``path`` when it is a regular file; anything else raises FileError (nothing is opened)."""
     file = str(path)
     try:
-        raw = FsPath(path).read_bytes()
+        mode = os.stat(path)
     except OSError as exc:
-        raise SpecError(f"cannot read file: {exc.strerror}", Location(file)) from None
-    if len(raw) > MAX_FILE_BYTES:
-        raise SpecError(f"file is larger than {MAX_FILE_BYTES} bytes", Location(file))
+        raise FileError(file, f"cannot read file: {exc.strerror}") from None
+    check_regular(file, mode.st_mode)
+    return mode.st_size
+
+
+def read_file(path: str | FsPath, limit: int = MAX_FILE_BYTES) -> bytes:
+    """The bytes of a regular file of at most ``limit`` bytes, refused before reading anything else.
+
+    The type is checked before opening (opening a device can act) and again on the open descriptor (the path may
+    have changed); the open never blocks on a FIFO; at most ``limit + 1`` bytes are read, since a file can grow."""
+    file = str(path)
+    regular_file_size(path)
     try:
-        text = raw.decode("utf-8")
+        handle = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
+    except OSError as exc:
+        raise FileError(file, f"cannot read file: {exc.strerror}") from None
+    try:
+        opened = os.fstat(handle)
+        check_regular(file, opened.st_mode)
+        if opened.st_size > limit:
+            raise FileError(file, f"file is larger than {limit} bytes")
+        chunks, size = [], 0
+        while size <= limit:
+            chunk = os.read(handle, limit + 1 - size)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+    except OSError as exc:
+        raise FileError(file, f"cannot read file: {exc.strerror}") from None
+    finally:
+        os.close(handle)
+    if size > limit:
+        raise FileError(file, f"file is larger than {limit} bytes")
+    return b"".join(chunks)
+
+
+def read_text(path: str | FsPath) -> str:
+    """The UTF-8 text of a spec-language file (see read_file)."""
+    try:
+        return read_file(path).decode("utf-8")
     except UnicodeDecodeError:
-        raise SpecError("file is not UTF-8 text", Location(file)) from None
-    return parse_yaml(text, file)
+        raise FileError(str(path), "file is not UTF-8 text") from None
+
+
+def read_yaml(path: str | FsPath) -> Source:
+    """Read and parse a YAML file; a missing, unreadable or special file is a SpecError too."""
+    return parse_yaml(read_text(path), str(path))
