@@ -16,7 +16,7 @@ from archspec.errors import GraphError, Path, Site, SpecError
 from archspec.ir.graph import Graph, Node, collection_paused
 from archspec.ops import OPS
 from archspec.ops.base import ShapeError
-from archspec.spec.expr import ExprError, referenced_name, resolve
+from archspec.spec.expr import ExprError, checked, referenced_name, resolve
 from archspec.spec.load import BlockRef, describe_error, written_key
 from archspec.spec.schema import (
     BlockItem,
@@ -119,6 +119,11 @@ class Builder:
             return self._network()
 
     def _network(self) -> Graph:
+        for key, value in self.variables.items():  # literals, bounded as expression results are
+            try:
+                checked(value)
+            except ExprError as exc:
+                raise SpecError(str(exc), self.variable_origins[key]) from None
         resolution = self.spec.input.resolution
         height, width = resolution if isinstance(resolution, tuple) else (resolution, resolution)
         self.graph.add(Node("input", None, None, [], "input", None, Site(self.source, ("input",)),

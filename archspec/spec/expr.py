@@ -188,8 +188,9 @@ def _call(name: str, arguments: list[Evaluator]) -> Evaluator:
     function = FUNCTIONS[name]
 
     def value(scope: Mapping[str, Any]) -> Any:
+        values = [argument(scope) for argument in arguments]  # their own errors are not this function's
         try:
-            result = function(*[argument(scope) for argument in arguments])
+            result = function(*values)
         except (TypeError, ValueError, ArithmeticError) as exc:
             raise ExprError(f"{name}(): {exc}") from None
         return checked(result)
