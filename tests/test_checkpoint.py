@@ -71,8 +71,8 @@ def test_same_tensors_from_a_changed_spec_need_check_hash_false(tmp_path: Path) 
     path = tmp_path / "w.safetensors"
     archspec.save_weights(trained(relu), relu, path)
     model = gelu.build()
-    with pytest.raises(archspec.WeightsError, match=r"every tensor matches in name and shape \(load_weights\(\.\.\., "
-                                                    r"check_hash=False\) accepts them\)"):
+    with pytest.raises(archspec.WeightsError, match=r"every tensor matches in name, shape and dtype "
+                                                    r"\(load_weights\(\.\.\., check_hash=False\) accepts them\)"):
         archspec.load_weights(model, gelu, path)
     archspec.load_weights(model, gelu, path, check_hash=False)
     assert torch.equal(model.state_dict()["stem.0.weight"], load_file(path)["stem.0.weight"])
@@ -83,8 +83,9 @@ def test_unreadable_or_foreign_files(tmp_path: Path) -> None:
     model = spec.build()
     junk = tmp_path / "junk.safetensors"
     junk.write_bytes(b"not a safetensors file")
-    for path in (junk, tmp_path / "missing.safetensors"):
-        with pytest.raises(archspec.WeightsError, match="cannot read safetensors weights"):
+    for path, reason in ((junk, "cannot read safetensors weights"),
+                         (tmp_path / "missing.safetensors", "cannot read file: No such file or directory")):
+        with pytest.raises(archspec.WeightsError, match=reason):
             archspec.load_weights(model, spec, path)
     plain = tmp_path / "plain.safetensors"
     save_file(model.state_dict(), plain)

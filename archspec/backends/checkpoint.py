@@ -10,6 +10,7 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from archspec.errors import WeightsError
+from archspec.spec.source import FileError, regular_file_size
 
 if TYPE_CHECKING:
     from archspec.api import Spec
@@ -27,28 +28,39 @@ def save_weights(model: nn.Module, spec: Spec, path: str | os.PathLike[str]) -> 
 def load_weights(model: nn.Module, spec: Spec, path: str | os.PathLike[str], *, check_hash: bool = True) -> None:
     """Load weights written by ``save_weights`` into ``model`` (compiled from ``spec``).
 
-    Weights saved from another spec (another content hash), or whose tensors differ from the model's in name or
-    shape, raise WeightsError naming the first mismatching tensor. ``check_hash=False`` accepts weights from a
-    spec that differs only where no tensor shows it (another activation, dropout, a comment).
+    Weights saved from another spec (another content hash), or whose tensors differ from the model's in name,
+    shape or dtype, raise WeightsError naming the first mismatching tensor. ``check_hash=False`` accepts weights
+    from a spec that differs only where no tensor shows it (another activation, dropout, a comment).
     """
+    file = os.fspath(path)
     try:
-        with safe_open(path, framework="pt") as file:
-            metadata = file.metadata() or {}
-            shapes = {name: list(file.get_slice(name).get_shape()) for name in file.keys()}  # noqa: SIM118
+        regular_file_size(file)
+        with safe_open(file, framework="pt") as handle:
+            metadata = handle.metadata() or {}
+            shapes = {name: list(handle.get_slice(name).get_shape()) for name in handle.keys()}  # noqa: SIM118
+        state = model.state_dict()
+        mismatch = first_mismatch({name: list(t.shape) for name, t in state.items()}, shapes)
+        tensors = {} if mismatch else load_file(file)
+    except FileError as exc:
+        raise WeightsError(f"{file}: {exc.reason}") from None
     except (OSError, SafetensorError) as exc:
-        raise WeightsError(f"{os.fspath(path)}: cannot read safetensors weights: {exc}") from None
-    mismatch = first_mismatch({name: list(t.shape) for name, t in model.state_dict().items()}, shapes)
+        # the library's message may go on to quote the file's header: its first two parts say what is wrong
+        reason = ": ".join(" ".join(str(exc).split()).split(": ")[:2])
+        raise WeightsError(f"{file}: cannot read safetensors weights: {reason}") from None
+    mismatch = mismatch or next((f"{name!r} is {str(tensors[name].dtype).removeprefix('torch.')} in the file but "
+                                 f"{str(tensor.dtype).removeprefix('torch.')} in the model"
+                                 for name, tensor in state.items() if tensors[name].dtype != tensor.dtype), None)
     saved = metadata.get(HASH_KEY)
     if check_hash and saved != spec.content_hash:
         origin = (f"were saved from spec {metadata.get(NAME_KEY)!r} (content hash {saved[:12]})" if saved
                   else "carry no archspec content hash")
         detail = (f"first mismatching tensor: {mismatch}" if mismatch else
-                  "every tensor matches in name and shape (load_weights(..., check_hash=False) accepts them)")
-        raise WeightsError(f"{os.fspath(path)}: the weights {origin}, not from spec {spec.name!r} (content hash "
+                  "every tensor matches in name, shape and dtype (load_weights(..., check_hash=False) accepts them)")
+        raise WeightsError(f"{file}: the weights {origin}, not from spec {spec.name!r} (content hash "
                            f"{spec.content_hash[:12]}); {detail}")
     if mismatch:
-        raise WeightsError(f"{os.fspath(path)}: the weights do not fit the model: first mismatching tensor: {mismatch}")
-    model.load_state_dict(load_file(path))
+        raise WeightsError(f"{file}: the weights do not fit the model: first mismatching tensor: {mismatch}")
+    model.load_state_dict(tensors)
 
 
 def first_mismatch(expected: dict[str, list[int]], found: dict[str, list[int]]) -> str | None:
