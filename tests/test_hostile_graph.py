@@ -25,7 +25,8 @@ MARK = "§"
 
 
 def located(text: str) -> tuple[str, int, int]:
-    """The text without its marker, and the marker's 1-based line and column."""
+    """The text without its (one) marker, and the marker's 1-based line and column."""
+    assert text.count(MARK) == 1, "one marker per case"
     before = text[:text.index(MARK)]
     line = before.count("\n") + 1
     column = len(before) - (before.rfind("\n") + 1) + 1
@@ -53,6 +54,7 @@ NESTED_EXPR_BOMB = HEADER + "variables: {a: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]}\nbl
     "    params:\n      q: $[a, a, a, a, a, a, a, a, a, a]\n      r: $[q, q, q, q, q, q, q, q, q, q]\n" \
     "      s: §$[r, r, r, r, r, r, r, r, r, r, r]\n    body: [{op: relu}]\nstem:\n  - {block: b}\n"
 INT_BOUND = "must be at most 2**63 in magnitude"
+LONG_LITERAL = "must be an integer of at most 4000 digits"
 
 EXPRESSIONS = [
     pytest.param(LIST_BOMB, "blocks.b.params.p5", "must hold at most 10000 values (nested lists counted) "
@@ -92,6 +94,15 @@ EXPRESSIONS = [
                  id="hex-literal-past-2**63"),
     pytest.param(stem("{op: conv, kernel: 1, out: §1:2:3:4:5:6:7:8:9:10:11:12}"), "stem[0].out", INT_BOUND,
                  id="base-60-literal-past-2**63"),
+    pytest.param(stem("{op: conv, kernel: 1, out: §" + "9" * 3999 + "}"), "stem[0].out", INT_BOUND,
+                 id="3999-digit-literal"),
+    # past 4,000 digits the YAML reader refuses the literal itself (archspec/spec/source.py), before any bound
+    pytest.param(stem("{op: conv, kernel: 1, out: §" + "9" * 5000 + "}"), "stem[0].out", LONG_LITERAL,
+                 id="5000-digit-literal"),
+    pytest.param(stem("{op: conv, kernel: 1, out: §" + ":".join(["59"] * 3000) + "}"), "stem[0].out", LONG_LITERAL,
+                 id="3000-group-base-60-literal"),
+    pytest.param(stem("{op: conv, kernel: 1, out: §0x" + "f" * 4000 + "}"), "stem[0].out", LONG_LITERAL,
+                 id="4000-digit-hex-literal"),
     pytest.param(HEADER + "variables: {big: §123456789012345678901234567890}\nstem:\n  - {op: conv, kernel: 1, "
                  "out: $big}\n", "variables.big", INT_BOUND, id="variable-literal-past-2**63"),
     pytest.param(stem("{op: conv, kernel: 1, out: §16777217}"), "stem[0].out", "must be <= 16777216, got 16777217",
@@ -273,6 +284,10 @@ def test_expansion_is_bounded_before_the_work(tmp_path: Path, text: str, path: s
     refused(tmp_path, text, path, message)
 
 
+# the issue's valid spec: 20,000 convs of stride 2 on a 1x1 map, whose field stride would be 2**20000
+TWENTY_THOUSAND_CONVS = HEADER.replace("channels: 3, resolution: 8", "channels: 1, resolution: 1") + "stem:\n" + \
+    "  - {repeat: §10000, body: {op: conv, out: 1, kernel: 1, stride: 2, padding: 0}}\n" + \
+    "  - {repeat: 10000, body: {op: conv, out: 1, kernel: 1, stride: 2, padding: 0}}\n"
 STRIDE_BOMB = HEADER.replace("channels: 3, resolution: 8", "channels: 1, resolution: 1") + \
     "stem:\n  - {repeat: 9000, body: §{op: conv, out: 1, kernel: 1, stride: 2, padding: 0}}\n"
 MACS_BOMB = "name: t\ninput: {channels: 1, resolution: 16384}\nstem:\n  - {op: conv, out: 16777216, kernel: 1}\n" \
@@ -280,6 +295,10 @@ MACS_BOMB = "name: t\ninput: {channels: 1, resolution: 16384}\nstem:\n  - {op: c
 
 
 @pytest.mark.parametrize(("text", "path", "message", "args"), [
+    pytest.param(TWENTY_THOUSAND_CONVS, "stem[0].repeat",
+                 "network expands to more than 10000 nodes (10000 repeats of 1)", (), id="20000-convs"),
+    pytest.param(TWENTY_THOUSAND_CONVS, "stem[0].repeat",
+                 "network expands to more than 10000 nodes (10000 repeats of 1)", ("--json",), id="20000-convs-json"),
     # after k convs of stride 2 the field's stride is 2**k: the 64th (stem.63) is the first past 2**63
     pytest.param(STRIDE_BOMB, "stem[0].body",
                  "stem.63 (conv): receptive-field size, stride or padding exceed 2**63", (), id="stride-2**64"),
