@@ -107,6 +107,11 @@ EXPRESSIONS = [
                  "out: $big}\n", "variables.big", INT_BOUND, id="variable-literal-past-2**63"),
     pytest.param(stem("{op: conv, kernel: 1, out: §16777217}"), "stem[0].out", "must be <= 16777216, got 16777217",
                  id="channels-past-2**24"),
+    pytest.param(HEADER + "variables: {c: 4}\nstem:\n  - {op: conv, kernel: 1, out: §'$c > 1'}\n", "stem[0].out",
+                 "must be an integer, got True", id="comparison-as-channels"),
+    pytest.param(HEADER + "variables: {a: [" + ", ".join(["1"] * 5000) + "]}\nstem:\n"
+                 "  - {op: conv, kernel: 1, out: §'$a[5000]'}\n", "stem[0].out",
+                 "index 5000 is out of range for a list of 5000", id="index-past-a-long-list"),
     pytest.param(stem("{op: scale, factor: §.inf}"), "stem[0].factor", "must be a finite number, got inf",
                  id="literal-inf-attribute"),
 ]

@@ -179,7 +179,7 @@ def _subscript(container_of: Evaluator, index_of: Evaluator) -> Evaluator:
         try:
             return container[index]
         except IndexError:
-            raise ExprError(f"index {index} is out of range for {container}") from None
+            raise ExprError(f"index {index} is out of range for a list of {len(container)}") from None
 
     return value
 
