@@ -48,6 +48,8 @@ docs: gallery
 properties: $(STAMP)
 	ARCHSPEC_HYPOTHESIS_PROFILE=large $(PY) -m pytest -q tests/test_properties.py tests/test_hostile.py
 
+# coverage-guided; crashes, minimised, go to fuzz-crashes/ (keep each one as a test in tests/fuzz_crashes/)
 MINUTES ?= 5
+SEED ?= 0
 fuzz: $(STAMP)
-	$(PY) -m tests.fuzz --minutes $(MINUTES)
+	$(PY) -m tests.fuzz --minutes $(MINUTES) --seed $(SEED)
