@@ -337,8 +337,8 @@ def verdict(status: int | None, err: str, library: Path, args: tuple[str, ...]) 
     if status == 0 or (status == 2 and located(err, library)):
         return None
     head = args[args.index("--head") + 1] if "--head" in args else None
-    if status == 2 and head and not (library / head).is_file() and re.fullmatch(f"{re.escape(head)}: [^\n]+\n", err):
-        return None  # a head file that is no regular file has no line to name: its path is the place
+    if status == 2 and head and re.fullmatch(f"{re.escape(head)}: [^\n]+\n", err):
+        return None  # the head file named on the command line, refused whole (too large, no regular file)
     flag = re.fullmatch(r"(--[a-z-]+)[ :][^\n]+\n", err)
     if status == 2 and flag and flag[1] in args:
         return None  # a command-line value is no file's text: the flag is the place
