@@ -114,13 +114,13 @@ def describe_error(error: dict[str, Any]) -> str:
 MAX_QUOTE = 60
 
 
-def quoted(value: Any) -> str:
-    """``repr(value)`` cut to MAX_QUOTE characters: a message never carries a whole line of someone's file."""
+def quoted(value: Any, limit: int = MAX_QUOTE) -> str:
+    """``repr(value)`` cut to ``limit`` characters: a message never carries a whole line of someone's file."""
     try:
         text = repr(value)
     except (ValueError, RecursionError):  # an integer past Python's digit limit, a structure nested too deep
         text = f"<{type(value).__name__}>"
-    return text if len(text) <= MAX_QUOTE else text[: MAX_QUOTE - 3] + "..."
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 _VOCABULARY: set[str] = set()
@@ -219,6 +219,7 @@ def read_library(path: str, mtime_ns: int, size: int) -> tuple[BlockLibrary, Sou
 
 SHIPPED_LIBRARY = FsPath(__file__).resolve().parents[2] / "specs"
 PATH_VARIABLE = "ARCHSPEC_PATH"
+PATH_MAX = 4096  # Linux's longest path: an import is named in full unless it could not be a path at all
 
 
 @dataclass(frozen=True)
@@ -266,7 +267,8 @@ class Resolver:
         Whether a path leaves the roots (through ``..``, an absolute path or a symlink) is decided from the path
         alone, so a refusal never tells whether a file outside exists."""
         outside = False
-        for base in [FsPath("/")] if os.path.isabs(written) else [root.written for root in self.roots]:
+        bases = [] if "\0" in written else [FsPath("/")] if os.path.isabs(written) else [r.written for r in self.roots]
+        for base in bases:  # no path holds a NUL character
             label = os.path.normpath(base / written)
             real = os.path.realpath(label)
             if not (self.confined(os.path.abspath(label)) and self.confined(real)):
@@ -274,7 +276,7 @@ class Resolver:
             elif os.path.exists(real):
                 return label, real
         reason = "lies outside the folders a spec may import from (see ARCHSPEC_PATH)" if outside else "not found"
-        raise self.source.error(("imports", index), f"block library {quoted(written)} {reason}")
+        raise self.source.error(("imports", index), f"block library {quoted(written, PATH_MAX)} {reason}")
 
     def confined(self, path: str) -> bool:
         """Whether the absolute ``path`` lies in one of the folders a spec may import from."""
@@ -286,11 +288,10 @@ class Resolver:
         try:
             stat = os.stat(real)
             library, source = read_library(real, stat.st_mtime_ns, stat.st_size)
-        except FileError as exc:
-            raise self.source.error(("imports", index), f"block library {quoted(written)}: {exc.reason}") from None
-        except OSError as exc:
-            raise self.source.error(("imports", index),
-                                    f"block library {quoted(written)}: cannot read file: {exc.strerror}") from None
+        except (FileError, OSError) as exc:
+            reason = exc.reason if isinstance(exc, FileError) else f"cannot read file: {exc.strerror}"
+            name = quoted(written, PATH_MAX)
+            raise self.source.error(("imports", index), f"block library {name}: {reason}") from None
         except SpecError as exc:
             raise type(exc)(exc.message, replace(exc.location, file=label) if exc.location else None) from None
         return library, replace(source, file=label)

@@ -226,6 +226,8 @@ def regular_file_size(path: str | FsPath) -> int:
         mode = os.stat(path)
     except OSError as exc:
         raise FileError(file, f"cannot read file: {exc.strerror}") from None
+    except ValueError:  # a NUL character, which no path can hold
+        raise FileError(file, "cannot read file: No such file or directory") from None
     check_regular(file, mode.st_mode)
     return mode.st_size
 
