@@ -251,10 +251,10 @@ DEEP_BLOCKS = HEADER + "blocks:\n" + "".join(
     "  b10: {doc: x, body: [{op: relu}]}\nstem:\n  - {block: b0}\n"
 EXPANSION = [
     pytest.param(HEADER + "stages:\n  - {op: relu, n: §10000}\n" + "  - {op: relu, n: 10000}\n" * 999,
-                 "stages[0].n", "network expands to more than 10000 nodes (10000 repeats of 1)",
+                 "stages[0].n", "network expands to more than 2000 nodes (10000 repeats of 1)",
                  id="1000-rows-of-10000-relus"),
-    pytest.param(HEADER + "stages:\n" + "  - {op: relu, n: 9000}\n" + "  - {op: relu, n: §9000}\n",
-                 "stages[1].n", "network expands to more than 10000 nodes (9000 repeats of 1)",
+    pytest.param(HEADER + "stages:\n" + "  - {op: relu, n: 1500}\n" + "  - {op: relu, n: §1500}\n",
+                 "stages[1].n", "network expands to more than 2000 nodes (1500 repeats of 1)",
                  id="second-row-passes-the-cap"),
     pytest.param(stem("{repeat: 10000, body: {repeat: §10000, body: {repeat: 10000, body: []}}}"),
                  "stem[0].body.repeat", "network expands to more than 100000 items (10000 repeats of 10001)",
@@ -262,18 +262,18 @@ EXPANSION = [
     pytest.param(stem("{repeat: §10000, body: {seq: [[], [], [], [], [], [], [], [], [], [], []]}}"),
                  "stem[0].repeat", "network expands to more than 100000 items (10000 repeats of 12)",
                  id="repeat-of-empty-sequences"),
-    pytest.param(HEADER + "blocks:\n  b: {doc: x, body: {repeat: 50, body: {op: relu}}}\n"
-                 "  c: {doc: x, body: {repeat: 50, body: {block: b}}}\nstages:\n  - {block: c, n: §5}\n",
-                 "stages[0].n", "network expands to more than 10000 nodes (5 repeats of 2500)",
+    pytest.param(HEADER + "blocks:\n  b: {doc: x, body: {repeat: 20, body: {op: relu}}}\n"
+                 "  c: {doc: x, body: {repeat: 20, body: {block: b}}}\nstages:\n  - {block: c, n: §6}\n",
+                 "stages[0].n", "network expands to more than 2000 nodes (6 repeats of 400)",
                  id="block-repeated-inside-repeats"),
     pytest.param(HEADER + "blocks:\n  b: {doc: x, body: [{op: relu}, {op: relu}]}\n"
                  "stem:\n  - {repeat: §100, body: {repeat: 100, body: {block: b}}}\n",
-                 "stem[0].repeat", "network expands to more than 10000 nodes (100 repeats of 200)",
+                 "stem[0].repeat", "network expands to more than 2000 nodes (100 repeats of 200)",
                  id="repeat-of-repeat-of-block"),
-    # the first copy of each inner repeat adds no node, so nothing is predicted: the cap itself fires at node 10,001
-    pytest.param(HEADER + "stem:\n  - {repeat: 6000, body: {op: relu, when: $index > 0}}\n"
-                 "  - {repeat: 6000, body: §{op: relu, when: $index > 0}}\n",
-                 "stem[1].body", "network expands to more than 10000 nodes",
+    # the first copy of each repeat adds no node, so nothing is predicted: the cap itself fires at node 2,001
+    pytest.param(HEADER + "stem:\n  - {repeat: 1500, body: {op: relu, when: $index > 0}}\n"
+                 "  - {repeat: 1500, body: §{op: relu, when: $index > 0}}\n",
+                 "stem[1].body", "network expands to more than 2000 nodes",
                  id="hard-cap-when-the-first-copy-is-empty"),
     # b0 is used at depth 0, so b{k}'s body is expanded at depth k + 1: b31's use of b32 is the 33rd level
     pytest.param(NESTED_BLOCKS.replace("  b31: {doc: x, body: [{block", "  b31: {doc: x, body: [§{block"),
@@ -294,16 +294,16 @@ TWENTY_THOUSAND_CONVS = HEADER.replace("channels: 3, resolution: 8", "channels: 
     "  - {repeat: §10000, body: {op: conv, out: 1, kernel: 1, stride: 2, padding: 0}}\n" + \
     "  - {repeat: 10000, body: {op: conv, out: 1, kernel: 1, stride: 2, padding: 0}}\n"
 STRIDE_BOMB = HEADER.replace("channels: 3, resolution: 8", "channels: 1, resolution: 1") + \
-    "stem:\n  - {repeat: 9000, body: §{op: conv, out: 1, kernel: 1, stride: 2, padding: 0}}\n"
+    "stem:\n  - {repeat: 100, body: §{op: conv, out: 1, kernel: 1, stride: 2, padding: 0}}\n"
 MACS_BOMB = "name: t\ninput: {channels: 1, resolution: 16384}\nstem:\n  - {op: conv, out: 16777216, kernel: 1}\n" \
     "  - §{op: conv, out: 16777216, kernel: 1}\n"
 
 
 @pytest.mark.parametrize(("text", "path", "message", "args"), [
     pytest.param(TWENTY_THOUSAND_CONVS, "stem[0].repeat",
-                 "network expands to more than 10000 nodes (10000 repeats of 1)", (), id="20000-convs"),
+                 "network expands to more than 2000 nodes (10000 repeats of 1)", (), id="20000-convs"),
     pytest.param(TWENTY_THOUSAND_CONVS, "stem[0].repeat",
-                 "network expands to more than 10000 nodes (10000 repeats of 1)", ("--json",), id="20000-convs-json"),
+                 "network expands to more than 2000 nodes (10000 repeats of 1)", ("--json",), id="20000-convs-json"),
     # after k convs of stride 2 the field's stride is 2**k: the 64th (stem.63) is the first past 2**63
     pytest.param(STRIDE_BOMB, "stem[0].body",
                  "stem.63 (conv): receptive-field size, stride or padding exceed 2**63", (), id="stride-2**64"),
