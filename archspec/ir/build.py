@@ -120,9 +120,9 @@ class Builder:
             return self._network()
 
     def _network(self) -> Graph:
-        for key, value in self.variables.items():  # literals, bounded as expression results are
+        for key, value in self.variables.items():  # literals, bounded (and lists counted once) as results are
             try:
-                checked(value)
+                self.variables[key] = checked(value)
             except ExprError as exc:
                 raise SpecError(str(exc), self.variable_origins[key]) from None
         resolution = self.spec.input.resolution

@@ -94,7 +94,7 @@ def _compiled(text: str) -> Evaluator:
 def _compile(node: ast.AST) -> Evaluator:
     """A closure evaluating ``node`` against a scope; unsupported syntax is refused here, once."""
     if isinstance(node, ast.Constant) and isinstance(node.value, int | float | str | bool | type(None)):
-        constant = node.value
+        constant = checked(node.value)
         return lambda scope: constant
     if isinstance(node, ast.Name):
         return _name(node.id)
@@ -204,26 +204,36 @@ def _number(value: Any) -> float:
     return value
 
 
+class Values(list):
+    """A list already counted: ``size`` values through its nested lists, at most ``MAX_LIST_VALUES``."""
+
+    size: int = 0
+
+
 def checked(value: Any) -> Any:
-    """``value`` itself, unless it is a number beyond the bounds (non-finite, or an int past ``MAX_INT``) or a list
-    holding more than ``MAX_LIST_VALUES`` values, counted through nested lists."""
-    _size(value, {})
-    return value
+    """``value``, unless it is a number beyond the bounds (non-finite, or an int past ``MAX_INT``) or a list of more
+    than ``MAX_LIST_VALUES`` values counted through nested lists; a list comes back as ``Values``."""
+    return _checked(value, {})
 
 
-def _size(value: Any, seen: dict[int, int]) -> int:
-    # lists are shared, not copied (``[$p, $p]``): each distinct list is counted once, so this stays linear
+def _checked(value: Any, seen: dict[int, Values]) -> Any:
+    # a list is counted once, when made: a list of ten copies of one list of 10,000 costs ten steps, not 100,000,
+    # and the thousandth block using a parameter's list costs nothing. Shared lists (YAML aliases) stay shared.
+    if isinstance(value, Values):
+        return value
     if isinstance(value, list):
         if id(value) not in seen:
-            seen[id(value)] = sum(_size(v, seen) for v in value)
-            if seen[id(value)] > MAX_LIST_VALUES:
+            values = Values(_checked(v, seen) for v in value)
+            values.size = sum(v.size if isinstance(v, Values) else 1 for v in values)
+            if values.size > MAX_LIST_VALUES:
                 raise ExprError(f"must hold at most {MAX_LIST_VALUES} values (nested lists counted)")
+            seen[id(value)] = values
         return seen[id(value)]
     if isinstance(value, float) and not math.isfinite(value):
         raise ExprError(f"must be a finite number, got {value}")
     if isinstance(value, int | Fraction) and not isinstance(value, bool) and abs(value) > MAX_INT:
         raise ExprError("must be at most 2**63 in magnitude")
-    return 1
+    return value
 
 
 def resolve(value: Any, scope: Mapping[str, Any]) -> Any:
