@@ -9,9 +9,10 @@ parsed document (hostile values from the issue's classes: huge and base-60 integ
 growing expressions, reserved names, odd imports, alias bombs, deep nesting, huge repeats).
 
 Every input must end with exit status 0, or 2 with exactly one line on stderr, ``file:line:column: ...``, naming
-a YAML file of the library copy and a place inside its text, within 5 s and 1 GiB more memory, and without
-echoing a file outside the library. Anything else is a crash: its first instance per signature (exception type and
-innermost archspec frame, or the message's shape) is minimised and saved under ``fuzz-crashes/``.
+a YAML file of the library copy and a place inside its text (or, for a command-line value, its flag), within 5 s
+and 1 GiB more address space (RLIMIT_AS), and without echoing a file outside the library. Anything else is a crash:
+its first instance per signature (exception type and innermost archspec frame, or the message's shape) is minimised
+and saved under ``fuzz-crashes/``.
 """
 
 from __future__ import annotations
@@ -339,7 +340,7 @@ def verdict(status: int | None, err: str, library: Path, args: tuple[str, ...]) 
     head = args[args.index("--head") + 1] if "--head" in args else None
     if status == 2 and head and re.fullmatch(f"{re.escape(head)}: [^\n]+\n", err):
         return None  # the head file named on the command line, refused whole (too large, no regular file)
-    flag = re.fullmatch(r"(--[a-z-]+)[ :][^\n]+\n", err)
+    flag = re.fullmatch(r"(?:archspec [a-z]+: argument )?(--[a-z-]+)[ :][^\n]+\n", err)  # argparse's or ours
     if status == 2 and flag and flag[1] in args:
         return None  # a command-line value is no file's text: the flag is the place
     shape = re.sub(r"\d+", "N", err.replace(str(library), "LIB").strip().split("\n")[0])[:70]
@@ -393,16 +394,28 @@ class Fuzzer:
             self.save(self.minimise(case, signature) if self.coverage else case, signature)
 
     def minimise(self, case: Case, signature: str, budget: float = 20.0) -> Case:
-        """Delete lines (halves, then smaller chunks) while the crash keeps its signature, within ``budget`` s."""
+        """Delete top-level sections, then lines (halves, then smaller chunks), while the crash keeps its
+        signature, within ``budget`` seconds."""
         text, args = case
-        lines = text.split("\n")
-        chunk, deadline = max(1, len(lines) // 2), time.monotonic() + budget
+        deadline = time.monotonic() + budget
+
+        def keeps(lines: list[str]) -> bool:
+            return time.monotonic() < deadline and self.judge(("\n".join(lines), args))[1] == signature
+
+        sections = re.split(r"\n(?=[^\s#-])", text)  # a key at the margin starts a section
+        i = 0
+        while i < len(sections):
+            if keeps(sections[:i] + sections[i + 1:]):
+                del sections[i]
+            else:
+                i += 1
+        lines = "\n".join(sections).split("\n")
+        chunk = max(1, len(lines) // 2)
         while chunk and time.monotonic() < deadline:
             i = 0
-            while i < len(lines) and time.monotonic() < deadline:
-                trial = lines[:i] + lines[i + chunk:]
-                if self.judge(("\n".join(trial), args))[1] == signature:
-                    lines = trial
+            while i < len(lines):
+                if keeps(lines[:i] + lines[i + chunk:]):
+                    del lines[i:i + chunk]
                 else:
                     i += chunk
             chunk //= 2
