@@ -250,11 +250,13 @@ DEEP_BLOCKS = HEADER + "blocks:\n" + "".join(
     f"  b{i}: {{doc: x, body: {'[' * 30}{{block: b{i + 1}}}{']' * 30}}}\n" for i in range(10)) + \
     "  b10: {doc: x, body: [{op: relu}]}\nstem:\n  - {block: b0}\n"
 EXPANSION = [
-    pytest.param(HEADER + "stages:\n  - {op: relu, n: §10000}\n" + "  - {op: relu, n: 10000}\n" * 999,
-                 "stages[0].n", "network expands to more than 2000 nodes (10000 repeats of 1)",
+    # the first row fills 10,001 of the 20,000 nodes (the input is one); the second's first copy shows it would pass
+    pytest.param(HEADER + "stages:\n  - {op: relu, n: 10000}\n  - {op: relu, n: §10000}\n"
+                 + "  - {op: relu, n: 10000}\n" * 998,
+                 "stages[1].n", "network expands to more than 20000 nodes (10000 repeats of 1)",
                  id="1000-rows-of-10000-relus"),
-    pytest.param(HEADER + "stages:\n" + "  - {op: relu, n: 1500}\n" + "  - {op: relu, n: §1500}\n",
-                 "stages[1].n", "network expands to more than 2000 nodes (1500 repeats of 1)",
+    pytest.param(HEADER + "stages:\n" + "  - {op: relu, n: 6000}\n" * 3 + "  - {op: relu, n: §6000}\n",
+                 "stages[3].n", "network expands to more than 20000 nodes (6000 repeats of 1)",
                  id="second-row-passes-the-cap"),
     pytest.param(stem("{repeat: 10000, body: {repeat: §10000, body: {repeat: 10000, body: []}}}"),
                  "stem[0].body.repeat", "network expands to more than 100000 items (10000 repeats of 10001)",
@@ -263,17 +265,18 @@ EXPANSION = [
                  "stem[0].repeat", "network expands to more than 100000 items (10000 repeats of 12)",
                  id="repeat-of-empty-sequences"),
     pytest.param(HEADER + "blocks:\n  b: {doc: x, body: {repeat: 20, body: {op: relu}}}\n"
-                 "  c: {doc: x, body: {repeat: 20, body: {block: b}}}\nstages:\n  - {block: c, n: §6}\n",
-                 "stages[0].n", "network expands to more than 2000 nodes (6 repeats of 400)",
+                 "  c: {doc: x, body: {repeat: 20, body: {block: b}}}\nstages:\n  - {block: c, n: §60}\n",
+                 "stages[0].n", "network expands to more than 20000 nodes (60 repeats of 400)",
                  id="block-repeated-inside-repeats"),
     pytest.param(HEADER + "blocks:\n  b: {doc: x, body: [{op: relu}, {op: relu}]}\n"
                  "stem:\n  - {repeat: §100, body: {repeat: 100, body: {block: b}}}\n",
-                 "stem[0].repeat", "network expands to more than 2000 nodes (100 repeats of 200)",
+                 "stem[0].repeat", "network expands to more than 20000 nodes (100 repeats of 200)",
                  id="repeat-of-repeat-of-block"),
-    # the first copy of each repeat adds no node, so nothing is predicted: the cap itself fires at node 2,001
-    pytest.param(HEADER + "stem:\n  - {repeat: 1500, body: {op: relu, when: $index > 0}}\n"
-                 "  - {repeat: 1500, body: §{op: relu, when: $index > 0}}\n",
-                 "stem[1].body", "network expands to more than 2000 nodes",
+    # the first copy of each repeat adds no node, so nothing is predicted: 1 + 9,999 + 9,999 nodes, then the third
+    # repeat's second copy is the 20,000th and its third would be the 20,001st, which the cap itself refuses
+    pytest.param(HEADER + "stem:\n" + "  - {repeat: 10000, body: {op: relu, when: $index > 0}}\n" * 2
+                 + "  - {repeat: 10000, body: §{op: relu, when: $index > 0}}\n",
+                 "stem[2].body", "network expands to more than 20000 nodes",
                  id="hard-cap-when-the-first-copy-is-empty"),
     # b0 is used at depth 0, so b{k}'s body is expanded at depth k + 1: b31's use of b32 is the 33rd level
     pytest.param(NESTED_BLOCKS.replace("  b31: {doc: x, body: [{block", "  b31: {doc: x, body: [§{block"),
@@ -291,8 +294,8 @@ def test_expansion_is_bounded_before_the_work(tmp_path: Path, text: str, path: s
 
 # the issue's valid spec: 20,000 convs of stride 2 on a 1x1 map, whose field stride would be 2**20000
 TWENTY_THOUSAND_CONVS = HEADER.replace("channels: 3, resolution: 8", "channels: 1, resolution: 1") + "stem:\n" + \
-    "  - {repeat: §10000, body: {op: conv, out: 1, kernel: 1, stride: 2, padding: 0}}\n" + \
-    "  - {repeat: 10000, body: {op: conv, out: 1, kernel: 1, stride: 2, padding: 0}}\n"
+    "  - {repeat: 10000, body: {op: conv, out: 1, kernel: 1, stride: 2, padding: 0}}\n" + \
+    "  - {repeat: §10000, body: {op: conv, out: 1, kernel: 1, stride: 2, padding: 0}}\n"
 STRIDE_BOMB = HEADER.replace("channels: 3, resolution: 8", "channels: 1, resolution: 1") + \
     "stem:\n  - {repeat: 100, body: §{op: conv, out: 1, kernel: 1, stride: 2, padding: 0}}\n"
 MACS_BOMB = "name: t\ninput: {channels: 1, resolution: 16384}\nstem:\n  - {op: conv, out: 16777216, kernel: 1}\n" \
@@ -300,10 +303,10 @@ MACS_BOMB = "name: t\ninput: {channels: 1, resolution: 16384}\nstem:\n  - {op: c
 
 
 @pytest.mark.parametrize(("text", "path", "message", "args"), [
-    pytest.param(TWENTY_THOUSAND_CONVS, "stem[0].repeat",
-                 "network expands to more than 2000 nodes (10000 repeats of 1)", (), id="20000-convs"),
-    pytest.param(TWENTY_THOUSAND_CONVS, "stem[0].repeat",
-                 "network expands to more than 2000 nodes (10000 repeats of 1)", ("--json",), id="20000-convs-json"),
+    pytest.param(TWENTY_THOUSAND_CONVS, "stem[1].repeat",
+                 "network expands to more than 20000 nodes (10000 repeats of 1)", (), id="20000-convs"),
+    pytest.param(TWENTY_THOUSAND_CONVS, "stem[1].repeat",
+                 "network expands to more than 20000 nodes (10000 repeats of 1)", ("--json",), id="20000-convs-json"),
     # after k convs of stride 2 the field's stride is 2**k: the 64th (stem.63) is the first past 2**63
     pytest.param(STRIDE_BOMB, "stem[0].body",
                  "stem.63 (conv): receptive-field size, stride or padding exceed 2**63", (), id="stride-2**64"),
