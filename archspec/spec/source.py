@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import stat
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path as FsPath
 from typing import Any
 
@@ -111,7 +112,46 @@ class _Builder:
 
 
 _CONSTRUCTOR = yaml.SafeLoader("")
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: same nodes, 10x faster
+_BASE_LOADER: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: same nodes, 10x faster
+
+
+class _Loader(_BASE_LOADER):  # type: ignore[misc, valid-type]
+    """The safe loader, resolving each distinct plain scalar's implicit tag once (libyaml calls back into Python's
+    regular expressions for every scalar, which was a third of the time a large library took)."""
+
+    def resolve(self, kind: type, value: Any, implicit: Any) -> str:
+        if kind is not yaml.ScalarNode:
+            return str(super().resolve(kind, value, implicit))
+        if not implicit[0] or value[:1] not in _RESOLVED_STARTS:  # quoted, or plainly a string by its first letter
+            return str(yaml.resolver.BaseResolver.DEFAULT_SCALAR_TAG)
+        return _scalar_tag(value, tuple(implicit))
+
+
+_TAG_RESOLVER = yaml.SafeLoader("")
+_RESOLVED_STARTS = set(_TAG_RESOLVER.yaml_implicit_resolvers)  # first characters of ints, floats, bools, nulls, ...
+
+
+@lru_cache(maxsize=65_536)
+def _scalar_tag(value: str, implicit: tuple[bool, bool] | None) -> str:
+    return str(_TAG_RESOLVER.resolve(yaml.ScalarNode, value, implicit))
+
+
+_LOADER = _Loader
+
+
+def _parser_limits_nesting() -> bool:
+    """Whether the parser refuses deep nesting itself (libyaml 0.2.5 and later stop at 1,000 levels, before its
+    recursive composer could exhaust the stack); otherwise ``_check_nesting`` scans the tokens first."""
+    try:
+        yaml.compose("[" * 2_000 + "]" * 2_000, Loader=_LOADER)
+    except yaml.MarkedYAMLError as exc:
+        return "nesting depth" in str(exc.problem)
+    except RecursionError:
+        return False
+    return False
+
+
+_NESTING_LIMITED = _parser_limits_nesting()
 
 
 def parse_yaml(text: str, file: str) -> Source:
@@ -128,7 +168,7 @@ def parse_yaml(text: str, file: str) -> Source:
         raise SpecError(f"YAML syntax: {exc.problem or exc.context}", Location(file, line, col)) from None
     except yaml.reader.ReaderError as exc:
         # libyaml reads the UTF-8 encoding: its position counts bytes, not characters
-        at = len(text.encode()[: exc.position].decode(errors="ignore")) if _LOADER is not yaml.SafeLoader \
+        at = len(text.encode()[: exc.position].decode(errors="ignore")) if _BASE_LOADER is not yaml.SafeLoader \
             else exc.position
         line = text.count("\n", 0, at) + 1
         column = at - (text.rfind("\n", 0, at) + 1) + 1
@@ -162,7 +202,7 @@ def _check_nesting(text: str, file: str) -> None:
     """Refuse deep nesting from the token stream, before the (recursive) composer could overflow the stack.
 
     Files that cannot nest deeply skip the scan; deeper nesting than MAX_DEPTH is then refused while building."""
-    if _nesting_bound(text) <= SAFE_COMPOSER_DEPTH:
+    if _NESTING_LIMITED or _nesting_bound(text) <= SAFE_COMPOSER_DEPTH:
         return
     depth = 0
     for token in yaml.scan(text, Loader=_LOADER):
