@@ -138,3 +138,29 @@ def test_an_allowed_file_that_is_no_library_is_not_quoted_whole(tmp_path: Path) 
     with pytest.raises(archspec.SpecError) as caught:
         archspec.load(spec(tmp_path, "lib.yaml"))
     assert str(caught.value) == f"{tmp_path}/lib.yaml:1:1: must be a mapping, got '{'x' * 56}..."
+
+
+def test_a_spec_scaled_into_another_folder_names_its_imports_as_a_spec_there_finds_them(tmp_path: Path,
+                                                                                     monkeypatch) -> None:
+    home, elsewhere, out = tmp_path / "home", tmp_path / "elsewhere", tmp_path / "elsewhere" / "scaled.yaml"
+    library(home / "lib.yaml")
+    source = spec(home, "lib.yaml")
+    elsewhere.mkdir()
+    scaled = archspec.load(source)
+    from archspec.cli import main
+
+    assert main(["scale", str(source), "--width", "2", "-o", str(out)]) == 2  # lib.yaml is outside elsewhere/
+    assert not out.exists()
+    monkeypatch.setenv("ARCHSPEC_PATH", str(home))
+    assert main(["scale", str(source), "--width", "2", "-o", str(out)]) == 0
+    assert "imports: [lib.yaml]" in out.read_text()  # found through ARCHSPEC_PATH, as written
+    assert archspec.load(out).blocks["unit"].definition == scaled.blocks["unit"].definition  # the same library
+
+
+def test_a_library_spec_scaled_elsewhere_keeps_its_shipped_imports(tmp_path: Path) -> None:
+    from archspec.cli import main
+
+    out = tmp_path / "resnet18_wide.yaml"
+    assert main(["scale", str(SHIPPED_LIBRARY / "resnet18.yaml"), "--width", "2", "-o", str(out)]) == 0
+    assert "imports: [blocks/resnet.yaml]" in out.read_text()
+    archspec.load(out)

@@ -8,7 +8,8 @@ from typing import Any
 
 import yaml
 
-from archspec.spec.load import ALIASES
+from archspec.errors import SpecError
+from archspec.spec.load import ALIASES, PATH_MAX, PATH_VARIABLE, find_import, import_roots, quoted
 from archspec.spec.schema import NetworkSpec
 
 
@@ -45,8 +46,26 @@ def spec_to_data(network: NetworkSpec, written: Any = None, source_dir: Path | N
     if network.scaling is not None:
         data["scaling"] = {k: v for k, v in network.scaling.model_dump(mode="json").items() if v != []}
     if source_dir is not None and target_dir is not None and data.get("imports"):
-        data["imports"] = [os.path.relpath(source_dir / path, target_dir) for path in data["imports"]]
+        data["imports"] = [_import_from(target_dir, source_dir, path) for path in data["imports"]]
     return _like(data, written)
+
+
+def _import_from(target_dir: Path, source_dir: Path, written: str) -> str:
+    """How a spec in ``target_dir`` names the library that ``written`` names from ``source_dir``: as written when
+    that finds the same file, else relative to ``target_dir``, as long as the folders a spec may import from
+    there (see ``import_roots``) hold it."""
+    found = find_import(written, import_roots(source_dir))
+    if not isinstance(found, tuple):
+        return written  # the spec could not have been loaded: nothing to keep
+    real = found[1]
+    roots = import_roots(target_dir)
+    for candidate in (written, os.path.relpath(real, target_dir)):
+        again = find_import(candidate, roots)
+        if isinstance(again, tuple) and again[1] == real:
+            return candidate
+    raise SpecError(f"a spec in {quoted(str(target_dir), PATH_MAX)} cannot import the block library "
+                    f"{quoted(written, PATH_MAX)} (it lies outside the folders a spec there may import from): write "
+                    f"the spec beside it or add the library's folder to {PATH_VARIABLE}")
 
 
 def _like(data: Any, written: Any) -> Any:

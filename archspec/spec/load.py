@@ -247,6 +247,23 @@ def import_roots(spec_folder: FsPath) -> list[Root]:
     return roots
 
 
+def find_import(written: str, roots: list[Root]) -> tuple[str, str] | bool:
+    """(label, real path) of the library file ``written`` names in the first of ``roots`` that holds it; else
+    whether it lies outside them (through ``..``, an absolute path or a symlink).
+
+    That is decided from the path alone, so a refusal never tells whether a file outside exists."""
+    outside = False
+    bases = [] if "\0" in written else [FsPath("/")] if os.path.isabs(written) else [r.written for r in roots]
+    for base in bases:  # no path holds a NUL character
+        label = os.path.normpath(base / written)
+        real = os.path.realpath(label)
+        if not any(root.holds(os.path.abspath(label)) for root in roots) or not any(root.holds(real) for root in roots):
+            outside = True
+        elif os.path.exists(real):
+            return label, real
+    return outside
+
+
 class Resolver:
     """Collects the blocks a spec can use and checks every reference statically."""
 
@@ -262,25 +279,12 @@ class Resolver:
             self.blocks[name] = BlockRef(name, definition, source, ("blocks", name))
 
     def find(self, index: int, written: str) -> tuple[str, str]:
-        """(label, real path) of the library ``imports[index]`` names: the first root that holds it.
-
-        Whether a path leaves the roots (through ``..``, an absolute path or a symlink) is decided from the path
-        alone, so a refusal never tells whether a file outside exists."""
-        outside = False
-        bases = [] if "\0" in written else [FsPath("/")] if os.path.isabs(written) else [r.written for r in self.roots]
-        for base in bases:  # no path holds a NUL character
-            label = os.path.normpath(base / written)
-            real = os.path.realpath(label)
-            if not (self.confined(os.path.abspath(label)) and self.confined(real)):
-                outside = True
-            elif os.path.exists(real):
-                return label, real
-        reason = "lies outside the folders a spec may import from (see ARCHSPEC_PATH)" if outside else "not found"
+        """(label, real path) of the library ``imports[index]`` names: the first root that holds it."""
+        found = find_import(written, self.roots)
+        if isinstance(found, tuple):
+            return found
+        reason = "lies outside the folders a spec may import from (see ARCHSPEC_PATH)" if found else "not found"
         raise self.source.error(("imports", index), f"block library {quoted(written, PATH_MAX)} {reason}")
-
-    def confined(self, path: str) -> bool:
-        """Whether the absolute ``path`` lies in one of the folders a spec may import from."""
-        return any(root.holds(path) for root in self.roots)
 
     def library(self, index: int, written: str) -> tuple[BlockLibrary, Source]:
         """The block library ``imports[index]`` names, parsed once per real file and labelled as found."""
