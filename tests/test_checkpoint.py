@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -141,3 +142,25 @@ def test_transfer_errors_name_the_tensor() -> None:
     extra = {**state, "fc2.weight": torch.zeros(3, 3)}
     with pytest.raises(archspec.WeightsError, match=r"reference tensor 'fc2\.weight' \[3, 3\] has no counterpart"):
         archspec.transfer_weights(extra, spec.build())
+
+
+def test_a_short_weights_file_is_a_failed_write(tmp_path: Path, capsys, monkeypatch) -> None:
+    """safetensors itself reports no failed write (a full disk): the file's length is checked against its header."""
+    import safetensors.torch
+
+    import archspec.backends.checkpoint as checkpoint
+
+    def short(tensors: dict[str, torch.Tensor], path: str, metadata: dict[str, str]) -> None:
+        safetensors.torch.save_file(tensors, path, metadata=metadata)
+        os.truncate(path, os.path.getsize(path) - 1)  # what a full disk leaves
+
+    out = tmp_path / "w.safetensors"
+    out.write_bytes(b"before")
+    monkeypatch.setattr(checkpoint, "save_file", short)
+    spec = "name: t\ninput: {channels: 3, resolution: 8}\nstem: [{op: conv, out: 4, kernel: 3}]\n"
+    (tmp_path / "t.yaml").write_text(spec)
+    assert main(["build", str(tmp_path / "t.yaml"), "-o", str(out)]) == 2
+    assert capsys.readouterr().err == (f"cannot write {str(out)!r}: the file was written incompletely (is the disk "
+                                       "full?)\n")
+    assert out.read_bytes() == b"before"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["t.yaml", "w.safetensors"]  # no temporary file left

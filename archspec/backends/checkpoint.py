@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 from typing import TYPE_CHECKING
 
@@ -23,6 +24,12 @@ def save_weights(model: nn.Module, spec: Spec, path: str | os.PathLike[str]) -> 
     """Write ``model``'s state dict (compiled from ``spec``) to a safetensors file naming the spec and its hash."""
     tensors = {name: tensor.detach().contiguous() for name, tensor in model.state_dict().items()}
     save_file(tensors, path, metadata={NAME_KEY: spec.name, HASH_KEY: spec.content_hash})
+    # safetensors reports no failed write (a full disk leaves a short file): the header says how long it must be
+    with open(path, "rb") as written:
+        header = int.from_bytes(written.read(8), "little")
+        size = os.fstat(written.fileno()).st_size
+    if size != 8 + header + sum(tensor.numel() * tensor.element_size() for tensor in tensors.values()):
+        raise OSError(errno.EIO, "the file was written incompletely (is the disk full?)")
 
 
 def load_weights(model: nn.Module, spec: Spec, path: str | os.PathLike[str], *, check_hash: bool = True) -> None:
