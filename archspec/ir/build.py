@@ -17,7 +17,7 @@ from archspec.ir.graph import Graph, Node, collection_paused
 from archspec.ops import OPS
 from archspec.ops.base import ShapeError
 from archspec.spec.expr import ExprError, checked, referenced_name, resolve
-from archspec.spec.load import BlockRef, describe_error, written_key
+from archspec.spec.load import BlockRef, data_path, describe_error, first_error, written_key
 from archspec.spec.schema import (
     BlockItem,
     Item,
@@ -310,12 +310,14 @@ class Builder:
         try:
             attrs = op.Attrs.model_validate(values)
         except ValidationError as exc:
-            error = exc.errors()[0]
+            error = first_error(exc)
             field = str(error["loc"][0]) if error["loc"] else ""
             value, where = raw.get(field, (None, Site(scope.source, path)))
             blamed = referenced_name(value)
             if blamed and blamed in scope.origins:
                 where = scope.origins[blamed]
+            elif isinstance(value, list):  # a list written out: blame its element (``kernel: [3, 0]``)
+                where = Site(where.source, (*where.path, *data_path(value, error["loc"][1:])))
             raise SpecError(describe_error(error) + self._context(scope), where) from None
         if key is not None:
             self.attrs_seen[key] = attrs

@@ -142,12 +142,12 @@ def validate(model: type[BaseModel], data: Any, source: Source, base: Path = ())
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        error = _first_error(exc)
+        error = first_error(exc)
         path = (*base, *data_path(data, error["loc"], missing=error["type"] == "missing"))
         raise source.error(path, describe_error(error), key=error["type"] == "extra_forbidden") from None
 
 
-def _first_error(exc: ValidationError) -> dict[str, Any]:
+def first_error(exc: ValidationError) -> dict[str, Any]:
     """The most specific error: pydantic reports one per union member, so prefer the deepest location."""
     errors = exc.errors()
     return max(errors, key=lambda e: (len(e["loc"]), -errors.index(e)))
