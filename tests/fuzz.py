@@ -82,6 +82,7 @@ SEEDS = [  # the issue's shapes, small
     "input: {channels: 3, resolution: 32}\nstages:\n  - {name: forward, block: basic, c: 8, n: 1}\n",
 ]
 NUMBER = re.compile(r"\b\d+\b")
+RESOURCE = re.compile(r"(Hang|MemoryError|RecursionError) at ")
 LOCATED = re.compile(r"(?P<file>[^\n:]+\.yaml):(?P<line>\d+):(?P<column>\d+): [^\n]+\n")
 YAML_BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")  # what YAML counts as a line break
 Case = tuple[str, tuple[str, ...]]  # spec text, extra command-line arguments
@@ -307,7 +308,7 @@ def signature(exc: BaseException) -> str:
     where = "main"
     if frames:
         inner = frames[-1]
-        place = inner.name if isinstance(exc, Hang | MemoryError | RecursionError) else inner.lineno
+        place = inner.name if RESOURCE.match(f"{type(exc).__name__} at ") else inner.lineno
         where = f"{Path(inner.filename).relative_to(ROOT)}:{place}"
     return f"{type(exc).__name__} at {where}"
 
@@ -399,8 +400,11 @@ class Fuzzer:
         text, args = case
         deadline = time.monotonic() + budget
 
+        def kind(found: str | None) -> str | None:  # a limit stops the work anywhere: its kind is the crash
+            return found.split(" at ")[0] if found and RESOURCE.match(found) else found
+
         def keeps(lines: list[str]) -> bool:
-            return time.monotonic() < deadline and self.judge(("\n".join(lines), args))[1] == signature
+            return time.monotonic() < deadline and kind(self.judge(("\n".join(lines), args))[1]) == kind(signature)
 
         sections = re.split(r"\n(?=[^\s#-])", text)  # a key at the margin starts a section
         i = 0
