@@ -6,6 +6,7 @@ import hashlib
 import json
 import math
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path as FsPath
@@ -46,6 +47,8 @@ class Spec:
                        variables: dict[str, Any] | None = None) -> Spec:
         """A copy with other values for ``variables`` (``num_classes`` is one) or another input resolution."""
         network = self.network
+        if variables is not None and not isinstance(variables, Mapping):
+            raise SpecError(f"variables: expected a mapping of names to values, got {type(variables).__name__}")
         updates = dict(variables or {})
         if num_classes is not None:
             if isinstance(num_classes, bool) or not isinstance(num_classes, int) \
@@ -67,13 +70,17 @@ class Spec:
                 update={"input": network.input.model_copy(update={"resolution": image_size}), "stages": stages})
         return replace(self, network=network)
 
-    def with_head(self, head: list[Any] | str | FsPath) -> Spec:
-        """A copy with another head (transfer learning): a list of items, or a YAML file ``head: [items]``.
+    def with_head(self, head: list[Any] | Mapping[str, Any] | str | FsPath) -> Spec:
+        """A copy with another head (transfer learning): a list of items, a mapping ``{"head": [items]}``, or a
+        YAML file holding that mapping.
 
         The new head is validated like a spec's own, may use the spec's blocks and variables (``$num_classes``),
         and its errors are located in the file it comes from.
         """
-        source = Source("<head>", {"head": head}) if isinstance(head, list) else read_yaml(head)
+        if isinstance(head, list):
+            source = Source("<head>", {"head": head})
+        else:
+            source = Source("<head>", dict(head)) if isinstance(head, Mapping) else read_yaml(head)
         network = self.network.model_copy(update={"head": read_head(source, self.blocks)})
         return replace(self, network=network, head_source=source)
 
@@ -99,6 +106,8 @@ class Spec:
         """Refuse, before anything is allocated, a network whose weights or activations exceed ``limit`` bytes
         (default: ``ARCHSPEC_MEMORY_LIMIT`` or 8 GiB)."""
         limit = memory_limit() if limit is None else limit
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_SIZE:
+            raise SpecError(f"memory_limit: expected a number of bytes from 1 to 2**60, got {limit!r}")
         report = self.analyze()
         for what, size in (("weights (params + buffers)", (report.params + report.buffers) * BYTES_PER_ELEMENT),
                            ("activations (inference peak, batch 1)", report.peak_activations * BYTES_PER_ELEMENT)):

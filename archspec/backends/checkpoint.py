@@ -23,7 +23,11 @@ HASH_KEY = "archspec.content_hash"
 def save_weights(model: nn.Module, spec: Spec, path: str | os.PathLike[str]) -> None:
     """Write ``model``'s state dict (compiled from ``spec``) to a safetensors file naming the spec and its hash."""
     tensors = {name: tensor.detach().contiguous() for name, tensor in model.state_dict().items()}
-    save_file(tensors, path, metadata={NAME_KEY: spec.name, HASH_KEY: spec.content_hash})
+    try:
+        save_file(tensors, path, metadata={NAME_KEY: spec.name, HASH_KEY: spec.content_hash})
+    except SafetensorError as exc:  # an OSError, as open() would raise, not the library's own exception
+        reason = str(exc).rpartition("I/O error: ")[2].split(" (os error")[0]
+        raise OSError(errno.EIO, reason) from None
     # safetensors reports no failed write (a full disk leaves a short file): the header says how long it must be
     with open(path, "rb") as written:
         header = int.from_bytes(written.read(8), "little")

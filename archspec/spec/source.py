@@ -259,9 +259,19 @@ def check_regular(file: str, mode: int) -> None:
         raise FileError(file, f"not a regular file ({kind})")
 
 
+def file_path(path: object) -> str:
+    """``path`` as a string, when it is one (or bytes, or os.PathLike): an integer would be taken for a file
+    descriptor (0 is standard input), anything else fails deep in the reader."""
+    if isinstance(path, bytes):
+        return os.fsdecode(path)
+    if not isinstance(path, str | os.PathLike):
+        raise SpecError(f"expected the path of a file, got {type(path).__name__}")
+    return os.fspath(path)
+
+
 def regular_file_size(path: str | FsPath) -> int:
     """The size of ``path`` when it is a regular file; anything else raises FileError (nothing is opened)."""
-    file = str(path)
+    path = file = file_path(path)
     try:
         mode = os.stat(path)
     except OSError as exc:
@@ -277,7 +287,7 @@ def read_file(path: str | FsPath, limit: int = MAX_FILE_BYTES) -> bytes:
 
     The type is checked before opening (opening a device can act) and again on the open descriptor (the path may
     have changed); the open never blocks on a FIFO; at most ``limit + 1`` bytes are read, since a file can grow."""
-    file = str(path)
+    path = file = file_path(path)
     regular_file_size(path)
     try:
         handle = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
@@ -309,9 +319,9 @@ def read_text(path: str | FsPath) -> str:
     try:
         return read_file(path).decode("utf-8")
     except UnicodeDecodeError:
-        raise FileError(str(path), "file is not UTF-8 text") from None
+        raise FileError(file_path(path), "file is not UTF-8 text") from None
 
 
 def read_yaml(path: str | FsPath) -> Source:
     """Read and parse a YAML file; a missing, unreadable or special file is a SpecError too."""
-    return parse_yaml(read_text(path), str(path))
+    return parse_yaml(read_text(path), file_path(path))
