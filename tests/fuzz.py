@@ -12,7 +12,8 @@ Every input must end with exit status 0, or 2 with exactly one line on stderr, `
 a YAML file of the library copy and a place inside its text (or, for a command-line value, its flag), within 5 s
 and 1 GiB more address space (RLIMIT_AS), and without echoing a file outside the library. Anything else is a crash:
 its first instance per signature (exception type and innermost archspec frame, or the message's shape) is minimised
-and saved under ``fuzz-crashes/``.
+and saved under ``fuzz-crashes/``. Each one found is kept in ``tests/fuzz_crashes/`` with a hand-derived
+``# expect:`` line, and ``tests/test_fuzz_crashes.py`` replays them all.
 """
 
 from __future__ import annotations
