@@ -1,5 +1,5 @@
 """One hostile input through the ``archspec`` command in a child process, measured: exit status, output, CPU time,
-peak memory (the child's own maximum resident set, from ``wait4``), and whether a pre-existing output survived.
+peak memory (the child's own peak resident set: see tests/hostile_child.py), and whether a pre-existing output survived.
 
 A child process is the honest measure: a hang is killed at ``HANG_SECONDS`` instead of stalling the suite, and the
 memory figure is that input's alone. CPU seconds rather than wall time are compared with the budget, because two
@@ -19,6 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+ROOT = Path(__file__).resolve().parent.parent
 CPU_SECONDS = 5.0
 PEAK_BYTES = 2**30
 HANG_SECONDS = 30.0
@@ -40,10 +41,12 @@ class Outcome:
 def run_archspec(args: Sequence[str], cwd: Path, env: Mapping[str, str] | None = None,
                  timeout: float = HANG_SECONDS) -> Outcome:
     """Run ``archspec ARGS`` in ``cwd`` as a child process; kill it after ``timeout`` seconds."""
-    environment = {**os.environ, **(env or {})}
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, \
+            tempfile.NamedTemporaryFile(prefix="peak-") as peak:
+        environment = {**os.environ, **(env or {}), "HOSTILE_PEAK_FILE": peak.name,
+                       "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
         start = time.monotonic()
-        child = subprocess.Popen([sys.executable, "-m", "archspec.cli", *args], cwd=cwd, env=environment,
+        child = subprocess.Popen([sys.executable, "-m", "tests.hostile_child", *args], cwd=cwd, env=environment,
                                  stdin=subprocess.DEVNULL, stdout=out, stderr=err, start_new_session=True)
         killed = threading.Event()
 
@@ -61,8 +64,9 @@ def run_archspec(args: Sequence[str], cwd: Path, env: Mapping[str, str] | None =
         wall = time.monotonic() - start
         out.seek(0)
         err.seek(0)
+        peak_kb = Path(peak.name).read_text() or "0"  # empty when the child was killed
         return Outcome(child.returncode, out.read().decode(errors="replace"), err.read().decode(errors="replace"),
-                       usage.ru_utime + usage.ru_stime, wall, usage.ru_maxrss * 1024, killed.is_set())
+                       usage.ru_utime + usage.ru_stime, wall, int(peak_kb) * 1024, killed.is_set())
 
 
 def assert_cheap(outcome: Outcome) -> None:
