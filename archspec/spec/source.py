@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import stat
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -154,6 +155,9 @@ def _parser_limits_nesting() -> bool:
 _NESTING_LIMITED = _parser_limits_nesting()
 
 
+_LINE_BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")  # what YAML (and libyaml's marks) count as a line break
+
+
 def parse_yaml(text: str, file: str) -> Source:
     """Parse YAML text with the safe loader only; every problem becomes a located SpecError."""
     if len(text.encode()) > MAX_FILE_BYTES:
@@ -170,8 +174,8 @@ def parse_yaml(text: str, file: str) -> Source:
         # libyaml reads the UTF-8 encoding: its position counts bytes, not characters
         at = len(text.encode()[: exc.position].decode(errors="ignore")) if _BASE_LOADER is not yaml.SafeLoader \
             else exc.position
-        line = text.count("\n", 0, at) + 1
-        column = at - (text.rfind("\n", 0, at) + 1) + 1
+        breaks = [0, *(match.end() for match in _LINE_BREAK.finditer(text, 0, at))]
+        line, column = len(breaks), at - breaks[-1] + 1
         raise SpecError(f"YAML syntax: unacceptable character {exc.character!r} ({exc.reason})",
                         Location(file, line, column)) from None
     except yaml.YAMLError as exc:
