@@ -50,13 +50,13 @@ def _load(args: argparse.Namespace, path: str | None = None) -> Spec:
     spec = load(path or args.spec, num_classes=args.num_classes, image_size=args.image_size,
                 variables=parse_assignments(args.set))
     head = getattr(args, "head", None)  # only the single-spec commands take --head
-    return spec.with_head(head) if head else spec
+    return spec.with_head(head) if head is not None else spec
 
 
 def _compile(spec: Spec, args: argparse.Namespace) -> nn.Module:
     """The compiled module, frozen up to --freeze-until and holding the --weights, when given."""
     model = spec.build(memory_limit=args.memory_limit, freeze_until=getattr(args, "freeze_until", None))
-    if args.weights:
+    if args.weights is not None:
         from archspec.backends.checkpoint import load_weights
 
         load_weights(model, spec, args.weights)
@@ -75,9 +75,9 @@ def cmd_build(args: argparse.Namespace) -> int:
     report = spec.analyze()
     data = report.to_dict()
     notes = []
-    if args.output or args.weights or args.freeze_until:
+    if args.output or args.weights is not None or args.freeze_until is not None:
         model = _compile(spec, args)
-        if args.freeze_until:
+        if args.freeze_until is not None:
             data["frozen_params"] = sum(p.numel() for p in model.parameters() if not p.requires_grad)
             notes.append(f"froze stem .. {args.freeze_until}: {data['frozen_params']:,} of {report.params:,} "
                          f"parameters (their BatchNorm layers stay in eval mode)")

@@ -133,6 +133,12 @@ FLAG_CASES = [
      "--opset must be an integer from 18 to 23, got 17"),  # torch writes 18 for it, with a traceback
     ("opset-word", ["export", "{spec}", "--onnx", "{folder}/x.onnx", "--opset", "nan"],
      "--opset must be an integer, got 'nan'"),
+    # an empty value is a value: refused, never taken for the flag's absence
+    ("empty-spec", ["build", ""], "expected the path of a file, got an empty name"),
+    ("empty-weights", ["build", "{spec}", "--weights", ""], "expected the path of a file, got an empty name"),
+    ("empty-head", ["build", "{spec}", "--head", ""], "expected the path of a file, got an empty name"),
+    ("empty-freeze-until", ["build", "{spec}", "--freeze-until", ""],
+     "{spec}:1:1: stages: no stage '' (stages: stem, head)"),  # no stages written: the file's start
 ]
 
 

@@ -133,8 +133,8 @@ def _suggest(word: str) -> str:
             _VOCABULARY.update(model.model_fields)
         for op in OPS.values():
             _VOCABULARY.update(op.Attrs.model_fields)
-    close = difflib.get_close_matches(word, sorted(_VOCABULARY), n=1)
-    return f" (did you mean {close[0]!r}?)" if close else ""
+    close = [match for match in difflib.get_close_matches(word, sorted(_VOCABULARY), n=2) if match != word]
+    return f" (did you mean {close[0]!r}?)" if close else ""  # a field known elsewhere is no suggestion here
 
 
 def validate(model: type[BaseModel], data: Any, source: Source, base: Path = ()) -> Any:

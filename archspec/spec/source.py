@@ -270,6 +270,8 @@ def file_path(path: object) -> str:
         return os.fsdecode(path)
     if not isinstance(path, str | os.PathLike):
         raise SpecError(f"expected the path of a file, got {type(path).__name__}")
+    if not os.fspath(path):
+        raise SpecError("expected the path of a file, got an empty name")
     return os.fspath(path)
 
 
