@@ -25,7 +25,7 @@ head:
   - {op: linear, out: $num_classes}
 """
 ZERO = "name: zero\ninput: {channels: 3, resolution: 8}\nstem:\n  - {op: relu}\n"
-# 10,000 repeats of two activations: 20,002 layers when expanded
+# 10,002 boxes at layer level, expanded: the input, the conv and two activations in each of 5,000 blocks
 LONG = """name: long
 input: {channels: 3, resolution: 8}
 blocks:
@@ -35,7 +35,7 @@ blocks:
 stem:
   - {op: conv, out: 4, kernel: 3}
 stages:
-  - {block: two, n: 10000}
+  - {block: two, n: 5000}
 """
 OLD = b"what was there before\n"
 HUGE = "9" * 5000
@@ -346,7 +346,7 @@ def test_too_many_boxes_for_dot_are_refused_before_running_it(tmp_path: Path) ->
     out = tmp_path / "long.svg"
     out.write_bytes(OLD)
     outcome = run_archspec(["draw", str(spec), "--expand", "--level", "layer", "-o", str(out)], tmp_path)
-    assert_refused(outcome, "the diagram would have 20002 boxes, more than the 5000 that dot lays out in reasonable "
+    assert_refused(outcome, "the diagram would have 10002 boxes, more than the 5000 that dot lays out in reasonable "
                             "time; try --level block or without --expand")
     assert_intact(out, OLD)
 
