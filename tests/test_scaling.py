@@ -155,3 +155,14 @@ def test_mobilenet_width_scaling_is_the_papers_width_multiplier() -> None:
     assert round(report.macs / 1e6) == 149 and round(report.params / 1e5) == 13
     direct = archspec.load(SPECS / "mobilenet_v1.yaml", variables={"width_mult": 0.5}).analyze()
     assert (report.params, report.macs) == (direct.params, direct.macs)
+
+
+def test_width_reaches_convs_inside_repeat_bodies(tmp_path: Path) -> None:
+    path = tmp_path / "r.yaml"
+    path.write_text("name: r\ninput: {channels: 3, resolution: 8}\n"
+                    "stem: [{repeat: 2, body: {op: conv, out: 16, kernel: 3, padding: 1}}]\n")
+    spec = archspec.load(path)
+    scaled, _ = scale(spec, Multipliers(width=exact(2)), divisor=8)
+    # by hand: conv 3x3 3 -> 32 with bias, then 32 -> 32 (16 channels doubled, already a multiple of 8)
+    assert scaled.analyze().params == (3 * 9 * 32 + 32) + (32 * 9 * 32 + 32)
+    assert spec.analyze().params == (3 * 9 * 16 + 16) + (16 * 9 * 16 + 16)

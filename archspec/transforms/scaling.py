@@ -108,7 +108,7 @@ class _Scaler:
             for key in self.channel_keys(out["op"] if is_op else out["block"], is_op):
                 if key in out:
                     out[key] = self.channel(out[key])
-        for key in ("seq", "parallel", "residual", "shortcut"):
+        for key in ("seq", "parallel", "residual", "shortcut", "body"):
             if key in out and out[key] is not None:
                 out[key] = self.item(out[key])
         return out
