@@ -78,9 +78,8 @@ class Spec:
         and its errors are located in the file it comes from.
         """
         if isinstance(head, list):
-            source = Source("<head>", {"head": head})
-        else:
-            source = Source("<head>", dict(head)) if isinstance(head, Mapping) else read_yaml(head)
+            head = {"head": head}
+        source = Source("<head>", dict(head)) if isinstance(head, Mapping) else read_yaml(head)
         network = self.network.model_copy(update={"head": read_head(source, self.blocks)})
         return replace(self, network=network, head_source=source)
 

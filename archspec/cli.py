@@ -15,6 +15,7 @@ from archspec.errors import ArchspecError, OutputError, SpecError, printable
 from archspec.flags import integer, parse_assignments, size
 from archspec.outputs import check_target, write_atomically
 from archspec.scale_command import add_scale_command
+from archspec.spec.load import SHIPPED_LIBRARY
 
 if TYPE_CHECKING:
     from torch import nn
@@ -127,7 +128,7 @@ def cmd_schema(args: argparse.Namespace) -> int:
 def default_library() -> Path:
     """``./specs`` when it exists, else the library next to the installed package."""
     local = Path("specs")
-    return local if local.is_dir() else Path(__file__).resolve().parent.parent / "specs"
+    return local if local.is_dir() else SHIPPED_LIBRARY
 
 
 def library_files(folder: Path) -> list[Path]:

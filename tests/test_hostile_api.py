@@ -67,3 +67,10 @@ def test_weights_written_into_a_folder_fail_as_open_would(tmp_path: Path) -> Non
     spec = archspec.load(SPECS / "lenet5.yaml")
     with pytest.raises(OSError, match="Is a directory"):
         archspec.save_weights(spec.build(), spec, tmp_path)
+
+
+def test_weights_from_a_path_that_is_no_path_are_refused() -> None:
+    spec = archspec.load(SPECS / "lenet5.yaml")
+    with pytest.raises(archspec.SpecError) as caught:
+        archspec.load_weights(spec.build(), spec, 0)  # os.fspath would fail with a TypeError; 0 is standard input
+    assert str(caught.value) == "expected the path of a file, got int"

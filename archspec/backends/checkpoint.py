@@ -11,7 +11,7 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from archspec.errors import WeightsError
-from archspec.spec.source import FileError, regular_file_size
+from archspec.spec.source import FileError, file_path, regular_file_size
 
 if TYPE_CHECKING:
     from archspec.api import Spec
@@ -43,7 +43,7 @@ def load_weights(model: nn.Module, spec: Spec, path: str | os.PathLike[str], *, 
     shape or dtype, raise WeightsError naming the first mismatching tensor. ``check_hash=False`` accepts weights
     from a spec that differs only where no tensor shows it (another activation, dropout, a comment).
     """
-    file = os.fspath(path)
+    file = file_path(path)
     try:
         regular_file_size(file)
         with safe_open(file, framework="pt") as handle:
