@@ -11,16 +11,15 @@ from typing import TYPE_CHECKING, Any
 
 from archspec.api import MAX_CLASSES, MAX_PIXELS, Spec, load
 from archspec.backends.onnx_export import MAX_OPSET, MIN_OPSET
-from archspec.errors import ArchspecError, OutputError, SpecError, printable
+from archspec.errors import EXIT_USAGE, ArchspecError, OutputError, SpecError, printable
 from archspec.flags import integer, parse_assignments, size
+from archspec.library import default_library, library_files
 from archspec.outputs import check_target, write_atomically
 from archspec.scale_command import add_scale_command
-from archspec.spec.load import SHIPPED_LIBRARY
 
 if TYPE_CHECKING:
     from torch import nn
 
-EXIT_USAGE = 2
 SORT_KEYS = ("name", "params", "macs", "receptive_field", "top1")
 
 
@@ -123,17 +122,6 @@ def cmd_schema(args: argparse.Namespace) -> int:
 
     print(schema_text(blocks=args.blocks), end="")
     return 0
-
-
-def default_library() -> Path:
-    """``./specs`` when it exists, else the library next to the installed package."""
-    local = Path("specs")
-    return local if local.is_dir() else SHIPPED_LIBRARY
-
-
-def library_files(folder: Path) -> list[Path]:
-    """The spec files of a folder, hidden files excluded."""
-    return sorted(p for p in folder.glob("*.yaml") if not p.name.startswith("."))
 
 
 def cmd_list(args: argparse.Namespace) -> int:

@@ -31,9 +31,12 @@ from archspec.api import Spec, load
 from archspec.backends.diagram import diagram, render
 from archspec.backends.table import table
 from archspec.backends.text import field_summary, human, short_field
-from archspec.cli import EXIT_USAGE, library_files, make_parser, write_atomically
+from archspec.cli import make_parser
+from archspec.errors import EXIT_USAGE
+from archspec.library import library_files
 from archspec.ops import OPS, Op
 from archspec.ops.base import Family
+from archspec.outputs import write_atomically
 from archspec.spec import schema
 from archspec.spec.expr import FUNCTIONS
 from archspec.spec.schema import BlockItem, Item, NetworkSpec

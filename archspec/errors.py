@@ -6,10 +6,11 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-Path = tuple[str | int, ...]
+FieldPath = tuple[str | int, ...]
+EXIT_USAGE = 2  # the exit status of every refused input
 
 
-def format_path(path: Path) -> str:
+def format_path(path: FieldPath) -> str:
     """Render a field path the way a reader writes it: ``stages[3].stride``."""
     out = ""
     for part in path:
@@ -42,7 +43,7 @@ class Location:
     file: str
     line: int = 0
     column: int = 0
-    path: Path = field(default_factory=tuple)
+    path: FieldPath = field(default_factory=tuple)
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}:{self.column}" if self.line else self.file
@@ -55,7 +56,7 @@ class Site:
     """A place in a spec not yet resolved to line and column (resolving costs a lookup; errors are rare)."""
 
     source: Any  # archspec.spec.source.Source
-    path: Path
+    path: FieldPath
 
     def location(self) -> Location:
         """The file, line and column of this place."""

@@ -16,9 +16,9 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 import archspec
+from archspec.reference import reference_model
 from archspec.spec.load import read_spec
-from benchmarks.timing import interleaved, markdown, seconds
-from tests.library import LIBRARY, SPECS, load, reference_model
+from benchmarks.timing import LIBRARY, SPECS, interleaved, load, markdown, seconds
 
 HEADLINE = ["resnet50", "efficientnet_b0", "densenet121", "mobilenet_v2", "vit_b_16"]
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import archspec
 from archspec.backends.torch_module import to_module
-from benchmarks.timing import interleaved, markdown
-from tests.library import SPECS, load, reference_model
+from archspec.reference import reference_model
+from benchmarks.timing import SPECS, interleaved, load, markdown
 
 NETWORKS = ["resnet50", "efficientnet_b0", "densenet121", "mobilenet_v2", "vit_b_16"]
 

@@ -14,8 +14,8 @@ import torch
 from torch import nn
 
 import archspec
-from benchmarks.timing import interleaved, markdown
-from tests.library import load, reference_model
+from archspec.reference import reference_model
+from benchmarks.timing import interleaved, load, markdown
 
 ROOT = Path(__file__).resolve().parent.parent
 NETWORKS = ["resnet50", "efficientnet_b0", "densenet121", "mobilenet_v2", "vit_b_16"]
@@ -64,7 +64,8 @@ def peak_memory(name: str, which: str, batch: int, size: int) -> int:
     code = (
         "import torch\n"
         "from benchmarks.module_speed import training_step\n"
-        "from tests.library import load, reference_model\n"
+        "from archspec.reference import reference_model\n"
+        "from benchmarks.timing import load\n"
         "def status(field):\n"
         "    line = next(l for l in open('/proc/self/status') if l.startswith(field + ':'))\n"
         "    return int(line.split()[1])\n"

@@ -6,6 +6,19 @@ import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
+
+import archspec
+from archspec.library import library_files
+from archspec.spec.load import SHIPPED_LIBRARY as SPECS
+
+LIBRARY = [path.stem for path in library_files(SPECS)]
+
+
+@cache
+def load(name: str) -> archspec.Spec:
+    """A library spec by name, loaded once per run."""
+    return archspec.load(SPECS / f"{name}.yaml")
 
 
 @dataclass(frozen=True)

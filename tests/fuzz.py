@@ -37,7 +37,8 @@ from pathlib import Path
 from types import CodeType, FrameType
 from typing import Any
 
-from archspec.cli import library_files, main
+from archspec.cli import main
+from archspec.library import library_files
 from tests.fuzz_mutations import SEEDS, mutate, mutate_arguments, mutate_document
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -11,10 +11,12 @@ from functools import cache
 from pathlib import Path
 
 import pytest
-import torch
 
 import archspec
-from archspec.cli import library_files
+from archspec.library import library_files
+from archspec.reference import reference_model, takes_resolution
+
+__all__ = ["LIBRARY", "SPECS", "load", "reference_model", "takes_resolution"]
 
 SPECS = Path(__file__).resolve().parent.parent / "specs"
 LIBRARY = [path.stem for path in library_files(SPECS)]
@@ -56,32 +58,6 @@ def smallest(spec: archspec.Spec) -> archspec.Spec:
             continue
         return candidate
     raise AssertionError(f"{spec.name} accepts none of the sizes {SIZES}")
-
-
-def takes_resolution(spec: archspec.Spec) -> bool:
-    """Whether the network's parameters depend on its input resolution (a ViT's position embedding), so that its
-    reference must be told the resolution; a reference built for the wrong one fails on the input."""
-    other = spec.with_overrides(image_size=2 * spec.analyze().input_shape[1])
-    try:
-        return other.analyze().params != spec.analyze().params
-    except archspec.GraphError:
-        return False
-
-
-def reference_model(spec: archspec.Spec) -> torch.nn.Module:
-    """The torchvision or timm twin of a spec, randomly initialised, in eval mode, at the spec's resolution."""
-    reference = spec.network.reference
-    assert reference is not None
-    kwargs = dict(reference.kwargs)
-    if takes_resolution(spec):  # torchvision's keyword, and timm's
-        kwargs["image_size" if reference.torchvision else "img_size"] = spec.analyze().input_shape[1]
-    if reference.torchvision:
-        import torchvision
-
-        return torchvision.models.get_model(reference.torchvision, weights=None, **kwargs).eval()
-    import timm
-
-    return timm.create_model(reference.timm, pretrained=False, **kwargs).eval()
 
 
 def published_macs(spec: archspec.Spec) -> tuple[float, int] | None:

@@ -10,7 +10,8 @@ import yaml
 from jsonschema import Draft202012Validator
 
 import archspec
-from archspec.cli import library_files, main
+from archspec.cli import main
+from archspec.library import library_files
 from archspec.spec.json_schema import blocks_schema, network_schema, schema_text
 from tests.library import SPECS
 from tests.test_malformed_specs import VALID, mutate

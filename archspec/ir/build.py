@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from archspec.errors import GraphError, Path, Site, SpecError
+from archspec.errors import FieldPath, GraphError, Site, SpecError
 from archspec.ir.graph import Graph, Node, collection_paused
 from archspec.ops import OPS
 from archspec.ops.base import ShapeError
@@ -171,7 +171,7 @@ class Builder:
     # 2. stage rows: a block or primitive repeated n times; the stride applies to the first repeat
     def _stage(self, index: int, row: StageRow, n: int, x: str, block_index: int,
                num_blocks: int) -> tuple[str, int]:
-        path: Path = ("stages", index)
+        path: FieldPath = ("stages", index)
         name = row.name or f"stage{index + 1}"
         if name in self.graph.stages or name in ("stem", "head", "input"):
             raise self.source.error((*path, "name"), f"duplicate stage name {name!r}")
@@ -228,7 +228,7 @@ class Builder:
         return x
 
     # 3. items: op, block, sequence, parallel branches, residual
-    def _item(self, item: Item, x: str, scope: Scope, path: Path) -> str:
+    def _item(self, item: Item, x: str, scope: Scope, path: FieldPath) -> str:
         self.items += 1
         if self.items > MAX_ITEMS:
             raise GraphError(f"network expands to more than {MAX_ITEMS} items{self._context(scope)}",
@@ -242,7 +242,7 @@ class Builder:
         finally:
             self.nesting -= 1
 
-    def _expand(self, item: Item, x: str, scope: Scope, path: Path) -> str:
+    def _expand(self, item: Item, x: str, scope: Scope, path: FieldPath) -> str:
         if item.when is not None and not self._value(item.when, scope, (*path, "when")):
             return x
         if isinstance(item, OpItem):
@@ -287,7 +287,7 @@ class Builder:
             return self._merge("add", [body, shortcut], inner, path)
         raise scope.source.error(path, "unknown item")
 
-    def _merge(self, kind: str, outs: list[str], scope: Scope, path: Path) -> str:
+    def _merge(self, kind: str, outs: list[str], scope: Scope, path: FieldPath) -> str:
         if len(outs) == 1:
             return outs[0]
         op = OPS[kind]
@@ -296,12 +296,12 @@ class Builder:
         return self._add_node(op, attrs, outs, name, scope, Site(scope.source, path))
 
     def _op(self, kind: str, item_name: str | None, raw: dict[str, tuple[Any, Site]], x: str,
-            scope: Scope, path: Path, name: str) -> str:
+            scope: Scope, path: FieldPath, name: str) -> str:
         op = OPS[kind]
         attrs = self._attrs(op, kind, raw, scope, path)
         return self._add_node(op, attrs, [x], name, scope, Site(scope.source, path))
 
-    def _attrs(self, op, kind: str, raw: dict[str, tuple[Any, Site]], scope: Scope, path: Path) -> Any:
+    def _attrs(self, op, kind: str, raw: dict[str, tuple[Any, Site]], scope: Scope, path: FieldPath) -> Any:
         """The op's validated attributes, reused when the same values were validated before."""
         values = self._values(raw, scope)
         key = _attrs_key(kind, values)
@@ -337,7 +337,7 @@ class Builder:
         return name
 
     # 4. blocks: bind parameters (argument > network variable > default), expand the body
-    def _block(self, kind: str, args: dict[str, tuple[Any, Site]], x: str, scope: Scope, path: Path,
+    def _block(self, kind: str, args: dict[str, tuple[Any, Site]], x: str, scope: Scope, path: FieldPath,
                name: str, builtins: dict[str, Any]) -> str:
         if kind not in self.blocks:
             return self._op(kind, None, args, x, scope, path, name)
@@ -378,7 +378,7 @@ class Builder:
                 self._value(value, scope, where.path, where)
             raise
 
-    def _value(self, value: Any, scope: Scope, path: Path, where: Site | None = None) -> Any:
+    def _value(self, value: Any, scope: Scope, path: FieldPath, where: Site | None = None) -> Any:
         try:
             return resolve(value, scope.values)
         except ExprError as exc:

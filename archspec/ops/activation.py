@@ -2,16 +2,30 @@
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from typing import TYPE_CHECKING, ClassVar, Literal
 
-from archspec.ops.base import Attrs, Family, Op, Shape
+from archspec.ops.base import Family, Op, OpAttrs, Shape
 
-# op name -> torch.nn class name
+if TYPE_CHECKING:
+    from torch import nn
+
+# The one list of activation functions: op name -> torch.nn class name. Each is an op of its own
+# (``{op: relu}``), a choice of ``{op: activation, fn: ...}`` and of squeeze-excitation's functions.
 ACTIVATIONS: dict[str, str] = {
     "relu": "ReLU", "relu6": "ReLU6", "silu": "SiLU", "hardswish": "Hardswish", "hardsigmoid": "Hardsigmoid",
     "gelu": "GELU", "sigmoid": "Sigmoid", "tanh": "Tanh", "identity": "Identity",
 }
-ALIASES = {"swish": "silu"}
+ACTIVATION_ALIASES = {"swish": "silu"}
+LEAKY_SLOPE = 0.01  # torch's default negative slope
+
+
+def activation_module(name: str, slope: float = LEAKY_SLOPE) -> nn.Module:
+    """The torch module of the activation function ``name`` (an alias or ``leaky_relu`` included)."""
+    from torch import nn
+
+    if name == "leaky_relu":
+        return nn.LeakyReLU(slope)
+    return getattr(nn, ACTIVATIONS[ACTIVATION_ALIASES.get(name, name)])()
 
 
 class Activation(Op):
@@ -21,20 +35,20 @@ class Activation(Op):
     torch_class: ClassVar[str]
 
     def module(self, a, inputs: list[Shape], output: Shape):
-        from torch import nn
-
-        return getattr(nn, self.torch_class)()
+        return activation_module(self.name)
 
 
-ActivationName = Literal["relu", "relu6", "silu", "swish", "hardswish", "hardsigmoid", "gelu", "sigmoid", "tanh",
-                         "identity", "leaky_relu"]
+if TYPE_CHECKING:
+    ActivationName = str
+else:  # the choices, from the table above
+    ActivationName = Literal[(*ACTIVATIONS, *ACTIVATION_ALIASES, "leaky_relu")]
 
 
-class ActivationAttrs(Attrs):
+class ActivationAttrs(OpAttrs):
     """The activation function, by name (so a block can take it as a parameter); ``slope`` for leaky_relu."""
 
     fn: ActivationName
-    slope: float = 0.01
+    slope: float = LEAKY_SLOPE
 
 
 class NamedActivation(Op):
@@ -45,20 +59,16 @@ class NamedActivation(Op):
     Attrs = ActivationAttrs
 
     def module(self, a: ActivationAttrs, inputs: list[Shape], output: Shape):
-        from torch import nn
-
-        if a.fn == "leaky_relu":
-            return nn.LeakyReLU(a.slope)
-        return getattr(nn, ACTIVATIONS[ALIASES.get(a.fn, a.fn)])()
+        return activation_module(a.fn, a.slope)
 
     def label(self, a: ActivationAttrs) -> str:
         return a.fn
 
 
-class LeakyReLUAttrs(Attrs):
+class LeakyReLUAttrs(OpAttrs):
     """Slope for negative inputs."""
 
-    slope: float = 0.01
+    slope: float = LEAKY_SLOPE
 
 
 class LeakyReLU(Op):
@@ -69,15 +79,11 @@ class LeakyReLU(Op):
     Attrs = LeakyReLUAttrs
 
     def module(self, a: LeakyReLUAttrs, inputs: list[Shape], output: Shape):
-        from torch import nn
-
-        return nn.LeakyReLU(a.slope)
+        return activation_module(self.name, a.slope)
 
 
 def activation_ops() -> list[Op]:
     """One Op instance per activation function, aliases included."""
-    made = {name: type(f"Act_{name}", (Activation,), {"name": name, "torch_class": cls})()
-            for name, cls in ACTIVATIONS.items()}
-    aliases = [type(f"Act_{alias}", (Activation,), {"name": alias, "torch_class": ACTIVATIONS[target]})()
-               for alias, target in ALIASES.items()]
-    return [*made.values(), *aliases, NamedActivation(), LeakyReLU()]
+    named = [type(f"Act_{name}", (Activation,), {"name": name, "torch_class": ACTIVATIONS[target]})()
+             for name, target in (*((n, n) for n in ACTIVATIONS), *ACTIVATION_ALIASES.items())]
+    return [*named, NamedActivation(), LeakyReLU()]

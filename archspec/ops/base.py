@@ -52,13 +52,13 @@ class Family(str, Enum):
     REGULARIZATION = "regularization"
 
 
-class Attrs(BaseModel):
+class OpAttrs(BaseModel):
     """Base for op attributes: unknown attributes are errors."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
-class NoAttrs(Attrs):
+class NoAttrs(OpAttrs):
     """An op without attributes."""
 
 
@@ -119,7 +119,7 @@ class Op:
 
     name: ClassVar[str]
     family: ClassVar[Family]
-    Attrs: ClassVar[type[Attrs]] = NoAttrs
+    Attrs: ClassVar[type[OpAttrs]] = NoAttrs
     arity: ClassVar[int | None] = 1  # None: two or more inputs
     aliases: ClassVar[tuple[str, ...]] = ()
     global_context: ClassVar[bool] = False  # output depends on the whole input besides its local window

@@ -6,11 +6,11 @@ import math
 from typing import Literal
 
 from archspec.ops.base import (
-    Attrs,
     Cost,
     Family,
     Int,
     Op,
+    OpAttrs,
     PositiveInt,
     Shape,
     ShapeError,
@@ -25,7 +25,7 @@ from archspec.ops.base import (
 Padding = Int | tuple[Int, Int] | Literal["auto", "same"]
 
 
-class ConvAttrs(Attrs):
+class ConvAttrs(OpAttrs):
     """``out`` channels, ``kernel``; ``padding: auto`` pads (k-1)/2*dilation, ``same`` pads like TensorFlow."""
 
     out: PositiveInt
@@ -98,7 +98,7 @@ class Conv(Op):
         return WindowRule(Window.SLIDING, pair(a.kernel), pair(a.stride), (pads[0][0], pads[1][0]), pair(a.dilation))
 
     def module(self, a: ConvAttrs, inputs: list[Shape], output: Shape):
-        from archspec.backends.modules import PaddedConv2d
+        from archspec.ops.modules import PaddedConv2d
 
         _, pads = self._geometry(a, inputs[0])
         symmetric = all(before == after for before, after in pads)

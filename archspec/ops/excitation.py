@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from archspec.ops.activation import ActivationName
+from archspec.ops.base import Cost, Family, Op, OpAttrs, PositiveInt, Shape, numel, require_rank
 
-from archspec.ops.base import Attrs, Cost, Family, Op, PositiveInt, Shape, numel, require_rank
 
-
-class SqueezeExciteAttrs(Attrs):
+class SqueezeExciteAttrs(OpAttrs):
     """``squeeze`` channels of the bottleneck, its ``activation`` and the ``gate`` function."""
 
     squeeze: PositiveInt
-    activation: Literal["relu", "silu", "swish", "gelu"] = "relu"
-    gate: Literal["sigmoid", "hardsigmoid"] = "sigmoid"
+    activation: ActivationName = "relu"
+    gate: ActivationName = "sigmoid"
 
 
 class SqueezeExcite(Op):
@@ -42,7 +41,7 @@ class SqueezeExcite(Op):
         )
 
     def module(self, a: SqueezeExciteAttrs, inputs: list[Shape], output: Shape):
-        from archspec.backends.modules import SqueezeExcite as Module
+        from archspec.ops.modules import SqueezeExcite as Module
 
         return Module(inputs[0][0], a.squeeze, a.activation, a.gate)
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from archspec.ops.base import GLOBAL, IDENTITY, Attrs, Cost, Family, Op, PositiveInt, Shape, WindowRule, numel
+from archspec.ops.base import GLOBAL, IDENTITY, Cost, Family, Op, OpAttrs, PositiveInt, Shape, WindowRule, numel
 
 
-class LinearAttrs(Attrs):
+class LinearAttrs(OpAttrs):
     """``out`` features; ``bias`` as in PyTorch."""
 
     out: PositiveInt

@@ -6,10 +6,10 @@ from typing import Annotated
 
 from pydantic import Field
 
-from archspec.ops.base import Attrs, Cost, Family, Op, PositiveInt, Shape, numel, require_rank
+from archspec.ops.base import Cost, Family, Op, OpAttrs, PositiveInt, Shape, numel, require_rank
 
 
-class BatchNormAttrs(Attrs):
+class BatchNormAttrs(OpAttrs):
     """``eps`` and ``momentum`` as in PyTorch."""
 
     eps: Annotated[float, Field(gt=0)] = 1e-5
@@ -38,7 +38,7 @@ class BatchNorm(Op):
         return cls(inputs[0][0], eps=a.eps, momentum=a.momentum)
 
 
-class LayerNormAttrs(Attrs):
+class LayerNormAttrs(OpAttrs):
     """``eps`` as in PyTorch."""
 
     eps: Annotated[float, Field(gt=0)] = 1e-5
@@ -60,7 +60,7 @@ class LayerNorm(Op):
         return nn.LayerNorm(inputs[0][-1], eps=a.eps)
 
 
-class LRNAttrs(Attrs):
+class LRNAttrs(OpAttrs):
     """Local response normalisation across ``size`` neighbouring channels (AlexNet)."""
 
     size: PositiveInt = 5

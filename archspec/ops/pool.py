@@ -5,11 +5,11 @@ from __future__ import annotations
 from archspec.ops.base import (
     GLOBAL,
     IDENTITY,
-    Attrs,
     Cost,
     Family,
     Int,
     Op,
+    OpAttrs,
     Shape,
     ShapeError,
     Size2,
@@ -22,7 +22,7 @@ from archspec.ops.base import (
 from archspec.ops.conv import window_output
 
 
-class PoolAttrs(Attrs):
+class PoolAttrs(OpAttrs):
     """``kernel``; ``stride`` defaults to the kernel; ``padding`` is symmetric."""
 
     kernel: Size2
@@ -90,7 +90,7 @@ class AvgPool(_WindowPool):
                             count_include_pad=a.count_include_pad)
 
 
-class AdaptiveAttrs(Attrs):
+class AdaptiveAttrs(OpAttrs):
     """Output ``size`` (height, width)."""
 
     size: Size2 = 1
@@ -129,16 +129,16 @@ class GlobalAvgPool(AdaptiveAvgPool):
     """Average over all positions: (C, H, W) -> (C, 1, 1)."""
 
     name = "global_avgpool"
-    Attrs = Attrs
+    Attrs = OpAttrs
 
-    def infer(self, a: Attrs, inputs: list[Shape]) -> Shape:
+    def infer(self, a: OpAttrs, inputs: list[Shape]) -> Shape:
         require_rank(self.name, inputs, (3,), "a (C, H, W) feature map")
         return (inputs[0][0], 1, 1)
 
-    def window(self, a: Attrs, inputs: list[Shape]) -> WindowRule:
+    def window(self, a: OpAttrs, inputs: list[Shape]) -> WindowRule:
         return GLOBAL
 
-    def module(self, a: Attrs, inputs: list[Shape], output: Shape):
+    def module(self, a: OpAttrs, inputs: list[Shape], output: Shape):
         from torch import nn
 
         return nn.AdaptiveAvgPool2d(1)

@@ -6,12 +6,12 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from archspec.ops.base import Attrs, Cost, Family, Op, Shape
+from archspec.ops.base import Cost, Family, Op, OpAttrs, Shape
 
 Probability = Annotated[float, Field(ge=0, le=1)]
 
 
-class DropoutAttrs(Attrs):
+class DropoutAttrs(OpAttrs):
     """Drop probability ``p``."""
 
     p: Probability = 0.5
@@ -33,7 +33,7 @@ class Dropout(Op):
         return nn.Dropout(a.p)
 
 
-class StochasticDepthAttrs(Attrs):
+class StochasticDepthAttrs(OpAttrs):
     """Drop probability ``p``; ``row`` drops per sample, ``batch`` the whole batch."""
 
     p: Probability = 0.0
@@ -51,6 +51,6 @@ class StochasticDepth(Op):
         return Cost()
 
     def module(self, a: StochasticDepthAttrs, inputs: list[Shape], output: Shape):
-        from archspec.backends.modules import StochasticDepth as Module
+        from archspec.ops.modules import StochasticDepth as Module
 
         return Module(a.p, a.mode)

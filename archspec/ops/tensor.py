@@ -11,12 +11,12 @@ from pydantic import Field
 from archspec.ops.base import (
     GLOBAL,
     IDENTITY,
-    Attrs,
     Cost,
     Family,
     Int,
     NonNegativeInt,
     Op,
+    OpAttrs,
     PositiveInt,
     Shape,
     ShapeError,
@@ -50,15 +50,15 @@ class Add(Op):
     family = Family.TENSOR
     arity = None
 
-    def infer(self, a: Attrs, inputs: list[Shape]) -> Shape:
+    def infer(self, a: OpAttrs, inputs: list[Shape]) -> Shape:
         if any(shape != inputs[0] for shape in inputs):
             raise ShapeError(f"add needs equal shapes, got {' + '.join(str(list(s)) for s in inputs)}")
         return inputs[0]
 
-    def cost(self, a: Attrs, inputs: list[Shape], output: Shape) -> Cost:
+    def cost(self, a: OpAttrs, inputs: list[Shape], output: Shape) -> Cost:
         return Cost(other_ops=numel(output) * (len(inputs) - 1))
 
-    def function(self, a: Attrs, inputs: list[Shape]):
+    def function(self, a: OpAttrs, inputs: list[Shape]):
         return (operator.add if len(inputs) == 2 else sum_all), {}
 
 
@@ -70,7 +70,7 @@ class Multiply(Op):
     arity = None
     aliases = ("mul",)
 
-    def infer(self, a: Attrs, inputs: list[Shape]) -> Shape:
+    def infer(self, a: OpAttrs, inputs: list[Shape]) -> Shape:
         rank = max(len(s) for s in inputs)
         padded = [(1,) * (rank - len(s)) + tuple(s) for s in inputs]
         out = []
@@ -81,14 +81,14 @@ class Multiply(Op):
             out.append(big)
         return tuple(out)
 
-    def cost(self, a: Attrs, inputs: list[Shape], output: Shape) -> Cost:
+    def cost(self, a: OpAttrs, inputs: list[Shape], output: Shape) -> Cost:
         return Cost(other_ops=numel(output) * (len(inputs) - 1))
 
-    def function(self, a: Attrs, inputs: list[Shape]):
+    def function(self, a: OpAttrs, inputs: list[Shape]):
         return (operator.mul if len(inputs) == 2 else product_all), {}
 
 
-class ScaleAttrs(Attrs):
+class ScaleAttrs(OpAttrs):
     """Constant factor (Inception-ResNet's residual scaling)."""
 
     factor: float
@@ -113,7 +113,7 @@ class Scale(Op):
         return f"x{a.factor:g}"
 
 
-class SliceAttrs(Attrs):
+class SliceAttrs(OpAttrs):
     """Keep ``start:stop`` along ``dim`` (0 = channels); ``stop`` defaults to the end."""
 
     start: NonNegativeInt = 0
@@ -152,7 +152,7 @@ class Slice(Op):
         return slice_dim, {"dim": a.dim, "start": a.start, "stop": self._stop(a, inputs[0])}
 
 
-class ConcatAttrs(Attrs):
+class ConcatAttrs(OpAttrs):
     """Dimension to concatenate along (0 = channels/tokens; the batch is not counted)."""
 
     dim: NonNegativeInt = 0
@@ -186,7 +186,7 @@ class Concat(Op):
         return concat, {"dim": a.dim + 1}
 
 
-class FlattenAttrs(Attrs):
+class FlattenAttrs(OpAttrs):
     """First dimension to flatten from (0: everything; the batch is not counted)."""
 
     start: NonNegativeInt = 0
@@ -218,7 +218,7 @@ class Flatten(Op):
         return nn.Flatten(a.start + 1)
 
 
-class ReshapeAttrs(Attrs):
+class ReshapeAttrs(OpAttrs):
     """Target shape without the batch dimension; one entry may be -1."""
 
     shape: list[Int] = Field(max_length=8)
@@ -255,7 +255,7 @@ class Reshape(Op):
         return nn.Unflatten(1, output) if len(inputs[0]) == 1 else nn.Sequential(nn.Flatten(1), nn.Unflatten(1, output))
 
 
-class ShuffleAttrs(Attrs):
+class ShuffleAttrs(OpAttrs):
     """Number of channel groups to interleave."""
 
     groups: PositiveInt
@@ -278,6 +278,6 @@ class ChannelShuffle(Op):
         return Cost()
 
     def module(self, a: ShuffleAttrs, inputs: list[Shape], output: Shape):
-        from archspec.backends.modules import ChannelShuffle as Module
+        from archspec.ops.modules import ChannelShuffle as Module
 
         return Module(a.groups)

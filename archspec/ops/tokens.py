@@ -8,11 +8,11 @@ from pydantic import Field
 
 from archspec.ops.base import (
     GLOBAL,
-    Attrs,
     Cost,
     Family,
     NonNegativeInt,
     Op,
+    OpAttrs,
     PositiveInt,
     Shape,
     ShapeError,
@@ -23,7 +23,7 @@ from archspec.ops.base import (
 )
 
 
-class PatchEmbedAttrs(Attrs):
+class PatchEmbedAttrs(OpAttrs):
     """Embedding ``dim`` and square ``patch`` size."""
 
     dim: PositiveInt
@@ -53,7 +53,7 @@ class PatchEmbed(Op):
         return WindowRule(Window.SLIDING, (a.patch, a.patch), (a.patch, a.patch))
 
     def module(self, a: PatchEmbedAttrs, inputs: list[Shape], output: Shape):
-        from archspec.backends.modules import PatchEmbed as Module
+        from archspec.ops.modules import PatchEmbed as Module
 
         return Module(inputs[0][0], a.dim, a.patch)
 
@@ -67,15 +67,15 @@ class ClassToken(Op):
     name = "class_token"
     family = Family.TOKEN
 
-    def infer(self, a: Attrs, inputs: list[Shape]) -> Shape:
+    def infer(self, a: OpAttrs, inputs: list[Shape]) -> Shape:
         require_rank(self.name, inputs, (2,), "tokens (L, D)")
         return (inputs[0][0] + 1, inputs[0][1])
 
-    def cost(self, a: Attrs, inputs: list[Shape], output: Shape) -> Cost:
+    def cost(self, a: OpAttrs, inputs: list[Shape], output: Shape) -> Cost:
         return Cost(params=inputs[0][1])
 
-    def module(self, a: Attrs, inputs: list[Shape], output: Shape):
-        from archspec.backends.modules import ClassToken as Module
+    def module(self, a: OpAttrs, inputs: list[Shape], output: Shape):
+        from archspec.ops.modules import ClassToken as Module
 
         return Module(inputs[0][1])
 
@@ -86,20 +86,20 @@ class PositionEmbedding(Op):
     name = "pos_embedding"
     family = Family.TOKEN
 
-    def infer(self, a: Attrs, inputs: list[Shape]) -> Shape:
+    def infer(self, a: OpAttrs, inputs: list[Shape]) -> Shape:
         require_rank(self.name, inputs, (2,), "tokens (L, D)")
         return inputs[0]
 
-    def cost(self, a: Attrs, inputs: list[Shape], output: Shape) -> Cost:
+    def cost(self, a: OpAttrs, inputs: list[Shape], output: Shape) -> Cost:
         return Cost(params=numel(inputs[0]), other_ops=numel(output))
 
-    def module(self, a: Attrs, inputs: list[Shape], output: Shape):
-        from archspec.backends.modules import PositionEmbedding as Module
+    def module(self, a: OpAttrs, inputs: list[Shape], output: Shape):
+        from archspec.ops.modules import PositionEmbedding as Module
 
         return Module(*inputs[0])
 
 
-class AttentionAttrs(Attrs):
+class AttentionAttrs(OpAttrs):
     """Number of ``heads``; attention-weight ``dropout``; projection ``bias``."""
 
     heads: PositiveInt
@@ -134,7 +134,7 @@ class SelfAttention(Op):
         return GLOBAL
 
     def module(self, a: AttentionAttrs, inputs: list[Shape], output: Shape):
-        from archspec.backends.modules import SelfAttention as Module
+        from archspec.ops.modules import SelfAttention as Module
 
         return Module(inputs[0][1], a.heads, dropout=a.dropout, bias=a.bias, batch_first=True)
 
@@ -147,7 +147,7 @@ def select_token(tokens, index: int):
     return tokens[:, index]
 
 
-class SelectAttrs(Attrs):
+class SelectAttrs(OpAttrs):
     """Index of the token to keep (0: the class token)."""
 
     index: NonNegativeInt = 0

@@ -13,7 +13,7 @@ from typing import Any
 import networkx as nx
 from pydantic import BaseModel, ValidationError
 
-from archspec.errors import Path, SpecError
+from archspec.errors import FieldPath, SpecError
 from archspec.ops import OPS
 from archspec.spec.schema import (
     BlockDef,
@@ -42,10 +42,10 @@ class BlockRef:
     name: str
     definition: BlockDef
     source: Source
-    path: Path
+    path: FieldPath
 
 
-def data_path(data: Any, loc: tuple[Any, ...], missing: bool = False) -> Path:
+def data_path(data: Any, loc: tuple[Any, ...], missing: bool = False) -> FieldPath:
     """Map a pydantic error location onto the data's own path (dropping union tags, resolving aliases); for a
     ``missing`` field the last part is the absent field's name."""
     path: list[str | int] = []
@@ -137,7 +137,7 @@ def _suggest(word: str) -> str:
     return f" (did you mean {close[0]!r}?)" if close else ""  # a field known elsewhere is no suggestion here
 
 
-def validate(model: type[BaseModel], data: Any, source: Source, base: Path = ()) -> Any:
+def validate(model: type[BaseModel], data: Any, source: Source, base: FieldPath = ()) -> Any:
     """Validate ``data`` against ``model``; the first problem becomes a located SpecError."""
     try:
         return model.model_validate(data)
@@ -164,7 +164,7 @@ class ItemChecker:
         for i, item in enumerate(items):
             list(self.walk(item, source, (section, i)))
 
-    def walk(self, item: Item, source: Source, path: Path) -> Iterator[tuple[str, Path]]:
+    def walk(self, item: Item, source: Source, path: FieldPath) -> Iterator[tuple[str, FieldPath]]:
         """Yield (block name, path) for every block used under ``item``, checking ops on the way."""
         if isinstance(item, OpItem):
             self.check_args(item.op, item.attrs, source, path, primitive_only=True)
@@ -186,7 +186,7 @@ class ItemChecker:
         elif isinstance(item, RepeatItem):
             yield from self.walk(item.body, source, (*path, "body"))
 
-    def check_args(self, name: str, args: dict[str, Any], source: Source, path: Path,
+    def check_args(self, name: str, args: dict[str, Any], source: Source, path: FieldPath,
                    primitive_only: bool = False) -> None:
         """Check that ``name`` is a known block (or op) and takes every argument given."""
         key = "op" if primitive_only else "block"
@@ -325,7 +325,7 @@ class Resolver:
         raise first["source"].error(first["path"], f"blocks refer to each other in a cycle: {chain}")
 
 
-def written_key(source: Source, path: Path, key: str) -> str:
+def written_key(source: Source, path: FieldPath, key: str) -> str:
     """The spelling of a field as written at ``path`` (``s`` for ``stride``, ``layers`` for ``n``, ...)."""
     data = source.data_at(path)
     if isinstance(data, dict):

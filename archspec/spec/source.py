@@ -12,7 +12,7 @@ from typing import Any
 
 import yaml
 
-from archspec.errors import Location, Path, SpecError
+from archspec.errors import FieldPath, Location, SpecError
 
 MAX_FILE_BYTES = 1_000_000
 MAX_NODES = 200_000
@@ -27,10 +27,10 @@ class Source:
 
     file: str
     data: Any
-    positions: dict[Path, tuple[int, int]] = field(default_factory=dict)
-    key_positions: dict[Path, tuple[int, int]] = field(default_factory=dict)
+    positions: dict[FieldPath, tuple[int, int]] = field(default_factory=dict)
+    key_positions: dict[FieldPath, tuple[int, int]] = field(default_factory=dict)
 
-    def locate(self, path: Path, key: bool = False) -> Location:
+    def locate(self, path: FieldPath, key: bool = False) -> Location:
         """The location of the value at ``path`` (or of its key), else of its nearest located ancestor."""
         probe = tuple(path)
         if key and probe in self.key_positions:
@@ -40,7 +40,7 @@ class Source:
         line, column = self.positions.get(probe, (0, 0))
         return Location(self.file, line, column, tuple(path))
 
-    def data_at(self, path: Path) -> Any:
+    def data_at(self, path: FieldPath) -> Any:
         """The value at ``path``, or None when the path does not exist."""
         data = self.data
         for part in path:
@@ -50,7 +50,7 @@ class Source:
                 return None
         return data
 
-    def error(self, path: Path, message: str, key: bool = False) -> SpecError:
+    def error(self, path: FieldPath, message: str, key: bool = False) -> SpecError:
         """A SpecError located at ``path`` (at its key when ``key``)."""
         return SpecError(message, self.locate(path, key))
 
@@ -62,7 +62,7 @@ class _Builder:
         self.source = source
         self.count = 0
 
-    def build(self, node: yaml.Node, path: Path) -> Any:
+    def build(self, node: yaml.Node, path: FieldPath) -> Any:
         self.count += 1
         if self.count > MAX_NODES:
             raise self.source.error(path, f"document expands to more than {MAX_NODES} values (alias bomb?)")
@@ -90,7 +90,7 @@ class _Builder:
             return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
         return self._scalar(node, path)
 
-    def _scalar(self, node: yaml.Node, path: Path) -> Any:
+    def _scalar(self, node: yaml.Node, path: FieldPath) -> Any:
         if not isinstance(node, yaml.ScalarNode):
             raise self.source.error(path, "mapping keys must be plain names")
         at = Location(self.source.file, node.start_mark.line + 1, node.start_mark.column + 1, path)

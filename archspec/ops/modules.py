@@ -6,6 +6,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from archspec.ops.activation import activation_module
+
 
 class PaddedConv2d(nn.Conv2d):
     """Conv2d with optional asymmetric (TensorFlow ``same``) padding applied before the convolution."""
@@ -93,10 +95,6 @@ class SelfAttention(nn.MultiheadAttention):
         return super().forward(x, x, x, need_weights=False)[0]
 
 
-_ACTIVATIONS = {"relu": nn.ReLU, "silu": nn.SiLU, "swish": nn.SiLU, "gelu": nn.GELU,
-                "sigmoid": nn.Sigmoid, "hardsigmoid": nn.Hardsigmoid}
-
-
 class SqueezeExcite(nn.Module):
     """Squeeze-and-excitation gate with 1x1 convolutions ``fc1`` and ``fc2``."""
 
@@ -105,8 +103,8 @@ class SqueezeExcite(nn.Module):
         self.avgpool = nn.AdaptiveAvgPool2d(1)
         self.fc1 = nn.Conv2d(channels, squeeze, 1)
         self.fc2 = nn.Conv2d(squeeze, channels, 1)
-        self.activation = _ACTIVATIONS[activation]()
-        self.gate = _ACTIVATIONS[gate]()
+        self.activation = activation_module(activation)
+        self.gate = activation_module(gate)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x * self.gate(self.fc2(self.activation(self.fc1(self.avgpool(x)))))
