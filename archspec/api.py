@@ -94,6 +94,7 @@ class Spec:
     def graph(self) -> Graph:
         """The IR, built, verified and annotated by every analysis pass."""
         graph = Builder(self.network, self.source, self.blocks, self.head_source).build()
+        graph.spec_hash = self.content_hash
         verify(graph)
         return analyze_graph(graph)
 

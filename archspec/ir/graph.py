@@ -77,6 +77,7 @@ class Graph:
     """A network as a DAG of Nodes, with its input, main output and side outputs."""
 
     name: str
+    spec_hash: str = ""  # the content hash of the spec it was built from (Spec.content_hash)
     nodes: dict[str, Node] = field(default_factory=dict)
     input: str = "input"
     outputs: list[str] = field(default_factory=list)
