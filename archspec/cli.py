@@ -261,7 +261,7 @@ def cmd_docs(args: argparse.Namespace) -> int:
     out = Path(args.output_dir)
     if not out.is_dir():
         raise SpecError(f"output folder {str(out)!r} does not exist")
-    return run(Path(args.folder) if args.folder else default_library(), out, check=args.check)
+    return run(Path(args.folder) if args.folder else default_library(), out, parser=make_parser(), check=args.check)
 
 
 def make_parser() -> argparse.ArgumentParser:

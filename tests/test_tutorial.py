@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from archspec.docs import Fence, fences
+from archspec.docs.tutorial import Fence, fences
 from tests.library import SPECS
 
 DOCS = SPECS.parent / "docs"
