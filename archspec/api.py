@@ -18,8 +18,8 @@ from archspec.errors import GraphError, SpecError
 from archspec.ir.build import Builder
 from archspec.ir.graph import Graph
 from archspec.ir.verify import verify
-from archspec.spec.load import BlockRef, read_head, read_spec
-from archspec.spec.schema import NetworkSpec
+from archspec.spec.load import read_head, read_spec
+from archspec.spec.schema import BlockRef, NetworkSpec
 from archspec.spec.source import Source, read_yaml
 
 if TYPE_CHECKING:

@@ -10,7 +10,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from archspec.api import parse_size
 from archspec.errors import SpecError
-from archspec.spec.load import describe_error
+from archspec.spec.locate import describe_error
 from archspec.spec.schema import NetworkSpec
 from archspec.spec.source import parse_yaml
 

@@ -12,7 +12,7 @@ from archspec.backends.text import field_text
 from archspec.errors import RenderError
 from archspec.ir.graph import Graph, Node
 from archspec.ops.base import pair
-from archspec.spec.load import ALIASES
+from archspec.spec.schema import ROW_ALIASES as ALIASES
 
 if TYPE_CHECKING:
     from archspec.api import Spec

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, NamedTuple
 
 from pydantic import ValidationError
 
@@ -17,9 +17,10 @@ from archspec.ir.graph import Graph, Node, collection_paused
 from archspec.ops import OPS
 from archspec.ops.base import ShapeError
 from archspec.spec.expr import ExprError, checked, referenced_name, resolve
-from archspec.spec.load import BlockRef, data_path, describe_error, first_error, written_key
+from archspec.spec.locate import data_path, describe_error, first_error, written_key
 from archspec.spec.schema import (
     BlockItem,
+    BlockRef,
     Item,
     NetworkSpec,
     OpItem,
@@ -30,6 +31,7 @@ from archspec.spec.schema import (
     StageRow,
 )
 from archspec.spec.source import Source
+from archspec.spec.visit import ItemVisitor
 
 MAX_BLOCK_DEPTH = 32
 # Limits on expansion, checked before the work. The largest library network has under 1,000 nodes; analysing
@@ -97,7 +99,14 @@ def qualify(prefix: str, name: str) -> str:
     return f"{prefix}.{name}" if prefix else name
 
 
-class Builder:
+class Flow(NamedTuple):
+    """What an item is applied to: the node whose output it reads, and the scope it expands in."""
+
+    x: str
+    scope: Scope
+
+
+class Builder(ItemVisitor[Flow, str]):
     """Expands a validated NetworkSpec into a Graph of primitive nodes with inferred shapes."""
 
     def __init__(self, spec: NetworkSpec, source: Source, blocks: dict[str, BlockRef],
@@ -199,7 +208,7 @@ class Builder:
                 row_args["stride"] = (row.stride if repeat == 0 else 1, Site(self.source, stride_path))
             instance = qualify(name, str(repeat)) if n > 1 else name
             if row.block not in self.blocks:
-                return self._op(row.block, None, row_args, x, scope, path, instance)
+                return self._op(row.block, row_args, x, scope, path, instance)
             builtins = {"repeat_index": repeat, "block_index": first_block + (0 if row.side else repeat),
                         "num_blocks": num_blocks, "stage_index": index}
             return self._block(row.block, row_args, x, scope, path, instance, builtins)
@@ -227,8 +236,13 @@ class Builder:
                                          f"{added}){self._context(scope)}", where)
         return x
 
-    # 3. items: op, block, sequence, parallel branches, residual
+    # 3. items: op, block, sequence, parallel branches, residual, repeat (one visitor method each)
     def _item(self, item: Item, x: str, scope: Scope, path: FieldPath) -> str:
+        return self.visit(item, path, Flow(x, scope))
+
+    def visit(self, item: Item, path: FieldPath, context: Flow) -> str:
+        """Expand one item applied to ``context.x``; its output's node name. A false ``when`` is the identity."""
+        x, scope = context
         self.items += 1
         if self.items > MAX_ITEMS:
             raise GraphError(f"network expands to more than {MAX_ITEMS} items{self._context(scope)}",
@@ -236,56 +250,81 @@ class Builder:
         if self.nesting >= MAX_NESTING:
             raise GraphError(f"items nest deeper than {MAX_NESTING} levels (blocks included){self._context(scope)}",
                              Site(scope.source, path))
+        if item.when is not None and not self._value(item.when, scope, (*path, "when")):
+            return x
         self.nesting += 1
         try:
-            return self._expand(item, x, scope, path)
+            return super().visit(item, path, context)
         finally:
             self.nesting -= 1
 
-    def _expand(self, item: Item, x: str, scope: Scope, path: FieldPath) -> str:
-        if item.when is not None and not self._value(item.when, scope, (*path, "when")):
-            return x
-        if isinstance(item, OpItem):
-            name = qualify(scope.prefix, item.name or scope.namer.next_index())
-            raw = {k: (v, Site(scope.source, (*path, k))) for k, v in item.attrs.items()}
-            return self._op(item.op, item.name, raw, x, scope, path, name)
-        if isinstance(item, BlockItem):
-            name = qualify(scope.prefix, item.name or scope.namer.next_index())
-            raw = {k: (v, Site(scope.source, (*path, k))) for k, v in item.args.items()}
-            return self._block(item.block, raw, x, scope, path, name, {})
-        inner = scope.child(qualify(scope.prefix, item.name)) if item.name else scope
-        if isinstance(item, SeqItem):
-            seq_path = path if isinstance(scope.source.data_at(path), list) else (*path, "seq")
-            for i, child in enumerate(item.seq):
-                x = self._item(child, x, inner, (*seq_path, i))
-            return x
-        if isinstance(item, ParallelItem):
-            outs = [self._item(branch, x, inner, (*path, "parallel", i)) for i, branch in enumerate(item.parallel)]
-            return self._merge(item.merge, outs, inner, path)
-        if isinstance(item, RepeatItem):
-            count = self._value(item.repeat, scope, (*path, "repeat"))
-            if isinstance(count, bool) or not isinstance(count, int) or not 0 <= count <= 10_000:
-                raise scope.source.error((*path, "repeat"), f"repeat must be an integer between 0 and 10000, "
-                                                            f"got {count!r}{self._context(scope)}")
+    def source_of(self, context: Flow) -> Source:
+        """Items are located in the file of the scope they expand in."""
+        return context.scope.source
 
-            def one(index: int, x: str) -> str:
-                body = item.body
-                if item.name:  # repetition i is named name.i
-                    named = body.name is None
-                    body = body.model_copy(update={"name": f"{item.name}.{index}" if named else body.name})
-                    each = scope if named else scope.child(qualify(scope.prefix, f"{item.name}.{index}"))
-                else:
-                    each = scope
-                return self._item(body, x, replace(each, values={**each.values, "index": index}), (*path, "body"))
+    def visit_op(self, item: OpItem, path: FieldPath, context: Flow) -> str:
+        """One node."""
+        x, scope = context
+        name = qualify(scope.prefix, item.name or scope.namer.next_index())
+        raw = {k: (v, Site(scope.source, (*path, k))) for k, v in item.attrs.items()}
+        return self._op(item.op, raw, x, scope, path, name)
 
-            return self._repeated(count, x, one, Site(scope.source, (*path, "repeat")), scope)
-        if isinstance(item, ResidualItem):
-            body = self._item(item.residual, x, inner, (*path, "residual"))
-            if not self._value(item.connect, scope, (*path, "connect")):
-                return body
-            shortcut = x if item.shortcut is None else self._item(item.shortcut, x, inner, (*path, "shortcut"))
-            return self._merge("add", [body, shortcut], inner, path)
-        raise scope.source.error(path, "unknown item")
+    def visit_block(self, item: BlockItem, path: FieldPath, context: Flow) -> str:
+        """The block's body, with its parameters bound."""
+        x, scope = context
+        name = qualify(scope.prefix, item.name or scope.namer.next_index())
+        raw = {k: (v, Site(scope.source, (*path, k))) for k, v in item.args.items()}
+        return self._block(item.block, raw, x, scope, path, name, {})
+
+    def _inner(self, item: Item, scope: Scope) -> Scope:
+        return scope.child(qualify(scope.prefix, item.name)) if item.name else scope
+
+    def visit_seq(self, item: SeqItem, path: FieldPath, context: Flow) -> str:
+        """Each item applied to the previous one's output."""
+        x, scope = context
+        inner = self._inner(item, scope)
+        for child in self.children(item, path, context):
+            x = self._item(child.item, x, inner, child.path)
+        return x
+
+    def visit_parallel(self, item: ParallelItem, path: FieldPath, context: Flow) -> str:
+        """Each branch applied to the input, then the merge."""
+        x, scope = context
+        inner = self._inner(item, scope)
+        outs = [self._item(child.item, x, inner, child.path) for child in self.children(item, path, context)]
+        return self._merge(item.merge, outs, inner, path)
+
+    def visit_residual(self, item: ResidualItem, path: FieldPath, context: Flow) -> str:
+        """The body added to the shortcut (the identity unless given), or the body alone when not connected."""
+        x, scope = context
+        inner = self._inner(item, scope)
+        body, *shortcut = self.children(item, path, context)
+        out = self._item(body.item, x, inner, body.path)
+        if not self._value(item.connect, scope, (*path, "connect")):
+            return out
+        skip = x if not shortcut else self._item(shortcut[0].item, x, inner, shortcut[0].path)
+        return self._merge("add", [out, skip], inner, path)
+
+    def visit_repeat(self, item: RepeatItem, path: FieldPath, context: Flow) -> str:
+        """The body applied ``repeat`` times; with a name, repetition i is named ``name.i``."""
+        x, scope = context
+        count = self._value(item.repeat, scope, (*path, "repeat"))
+        if isinstance(count, bool) or not isinstance(count, int) or not 0 <= count <= 10_000:
+            raise scope.source.error((*path, "repeat"), f"repeat must be an integer between 0 and 10000, "
+                                                        f"got {count!r}{self._context(scope)}")
+        (child,) = self.children(item, path, context)
+
+        def one(index: int, x: str) -> str:
+            body = child.item
+            if item.name:
+                named = body.name is None
+                body = body.model_copy(update={"name": f"{item.name}.{index}" if named else body.name})
+                each = scope if named else scope.child(qualify(scope.prefix, f"{item.name}.{index}"))
+            else:
+                each = scope
+            return self._item(body, x, replace(each, values={**each.values, "index": index}), child.path)
+
+        return self._repeated(count, x, one, Site(scope.source, (*path, "repeat")), scope)
 
     def _merge(self, kind: str, outs: list[str], scope: Scope, path: FieldPath) -> str:
         if len(outs) == 1:
@@ -295,7 +334,7 @@ class Builder:
         attrs = op.Attrs()
         return self._add_node(op, attrs, outs, name, scope, Site(scope.source, path))
 
-    def _op(self, kind: str, item_name: str | None, raw: dict[str, tuple[Any, Site]], x: str,
+    def _op(self, kind: str, raw: dict[str, tuple[Any, Site]], x: str,
             scope: Scope, path: FieldPath, name: str) -> str:
         op = OPS[kind]
         attrs = self._attrs(op, kind, raw, scope, path)
@@ -340,7 +379,7 @@ class Builder:
     def _block(self, kind: str, args: dict[str, tuple[Any, Site]], x: str, scope: Scope, path: FieldPath,
                name: str, builtins: dict[str, Any]) -> str:
         if kind not in self.blocks:
-            return self._op(kind, None, args, x, scope, path, name)
+            return self._op(kind, args, x, scope, path, name)
         if scope.depth >= MAX_BLOCK_DEPTH:
             raise scope.source.error(path, f"blocks nest deeper than {MAX_BLOCK_DEPTH}")
         ref = self.blocks[kind]

@@ -9,7 +9,9 @@ from typing import Any
 import yaml
 
 from archspec.errors import SpecError
-from archspec.spec.load import ALIASES, PATH_MAX, PATH_VARIABLE, find_import, import_roots, quoted
+from archspec.spec.load import PATH_MAX, PATH_VARIABLE, find_import, import_roots
+from archspec.spec.locate import quoted
+from archspec.spec.schema import ROW_ALIASES as ALIASES
 from archspec.spec.schema import NetworkSpec
 
 

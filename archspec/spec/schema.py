@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -15,9 +16,14 @@ from pydantic import (
     Tag,
 )
 
+from archspec.errors import FieldPath
 from archspec.ops.base import bounded_int
 from archspec.spec.expr import MAX_INT
 from archspec.spec.names import check_name
+from archspec.spec.source import Source
+
+# the other spellings of a table row's fields, as papers head their columns
+ROW_ALIASES: dict[str, tuple[str, ...]] = {"stride": ("s",), "n": ("repeats", "layers"), "block": ("op", "operator")}
 
 Scalar = int | float | str | bool | None
 Pixels = bounded_int(1, 16384)
@@ -151,6 +157,16 @@ class BlockDef(Strict):
     body: Item = Field(description="What the block computes, in terms of its parameters (a list is a sequence).")
 
 
+@dataclass(frozen=True)
+class BlockRef:
+    """A block definition together with the file and field path it was written at."""
+
+    name: str
+    definition: BlockDef
+    source: Source
+    path: FieldPath
+
+
 class BlockLibrary(Strict):
     """A YAML file of shared blocks."""
 
@@ -210,11 +226,11 @@ class StageRow(BaseModel):
     model_config = ConfigDict(extra="allow", frozen=True, populate_by_name=True, allow_inf_nan=False)
     name: Name | None = Field(None, description="Stage name, prefixing its module names; default: stage1, stage2, "
                                                "... by row.")
-    block: str = Field(validation_alias=AliasChoices("block", "op", "operator"),
+    block: str = Field(validation_alias=AliasChoices("block", *ROW_ALIASES["block"]),
                        description="The block (from a library or the spec) or primitive op the row repeats.")
     n: Repeats | str = Field(
-        1, validation_alias=AliasChoices("n", "repeats", "layers"), description="Repeats (or an expression).")
-    stride: Pixels | str | None = Field(None, validation_alias=AliasChoices("stride", "s"),
+        1, validation_alias=AliasChoices("n", *ROW_ALIASES["n"]), description="Repeats (or an expression).")
+    stride: Pixels | str | None = Field(None, validation_alias=AliasChoices("stride", *ROW_ALIASES["stride"]),
                                      description="Stride of the first repeat; later repeats use 1.")
     resolution: Pixels | None = Field(None, description="Expected input resolution (checked).")
     fixed: bool = Field(False, description="Scaling leaves this row alone.")

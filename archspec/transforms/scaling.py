@@ -14,12 +14,13 @@ from fractions import Fraction
 from typing import Any
 
 from archspec.api import Spec
-from archspec.errors import SpecError
+from archspec.errors import FieldPath, SpecError
 from archspec.ops import OPS
 from archspec.spec.expr import make_divisible
-from archspec.spec.load import validate
-from archspec.spec.schema import NetworkSpec, Scaling
+from archspec.spec.locate import validate
+from archspec.spec.schema import BlockItem, Item, NetworkSpec, OpItem, Scaling
 from archspec.spec.source import Source
+from archspec.spec.visit import ItemTransformer, with_args
 
 
 def exact(value: float | str | Fraction) -> Fraction:
@@ -68,7 +69,9 @@ def round_repeats(value: int, depth: Fraction) -> int:
     return math.ceil(value * depth)
 
 
-class _Scaler:
+class _Scaler(ItemTransformer[None]):
+    """Scales the channel counts of items (through the item visitor) and of table rows."""
+
     def __init__(self, spec: Spec, multipliers: Multipliers, divisor: int) -> None:
         self.spec, self.m, self.divisor = spec, multipliers, divisor
         self.channels: list[tuple[int, int]] = []  # (before, after) of every scaled channel count
@@ -97,21 +100,19 @@ class _Scaler:
         op = OPS.get(kind)
         return op.channel_attrs if op else ()
 
-    def item(self, item: Any) -> Any:
-        if isinstance(item, list):
-            return [self.item(i) for i in item]
-        if not isinstance(item, dict):
-            return item
-        out = dict(item)
-        if "op" in out or "block" in out:
-            is_op = "op" in out
-            for key in self.channel_keys(out["op"] if is_op else out["block"], is_op):
-                if key in out:
-                    out[key] = self.channel(out[key])
-        for key in ("seq", "parallel", "residual", "shortcut", "body"):
-            if key in out and out[key] is not None:
-                out[key] = self.item(out[key])
-        return out
+    def scaled(self, kind: str, is_op: bool, args: dict[str, Any]) -> dict[str, Any]:
+        """The channel counts among ``args``, scaled."""
+        return {key: self.channel(args[key]) for key in self.channel_keys(kind, is_op) if key in args}
+
+    def visit_op(self, item: OpItem, path: FieldPath, context: None) -> Item:
+        return with_args(item, self.scaled(item.op, True, item.attrs))
+
+    def visit_block(self, item: BlockItem, path: FieldPath, context: None) -> Item:
+        return with_args(item, self.scaled(item.block, False, item.args))
+
+    def items(self, items: list[Item]) -> list[Item]:
+        """A section's items, scaled."""
+        return [self.visit(item, (), None) for item in items]
 
     def row(self, row: dict[str, Any]) -> dict[str, Any]:
         if row.get("fixed"):
@@ -138,7 +139,8 @@ def scale(spec: Spec, multipliers: Multipliers, *, name: str | None = None,
     network = spec.network
     scaling = network.scaling or Scaling()
     scaler = _Scaler(spec, multipliers, divisor or scaling.divisor)
-    data = network.model_dump(mode="json", exclude_defaults=True)
+    sections = {"stem": scaler.items(network.stem), "head": scaler.items(network.head)}
+    data = network.model_copy(update=sections).model_dump(mode="json", exclude_defaults=True)
     had_resolution = {i for i, row in enumerate(network.stages) if row.resolution is not None}
     data["name"] = name or f"{network.name}_scaled"
     for key in ("reported", "reference"):
@@ -158,8 +160,6 @@ def scale(spec: Spec, multipliers: Multipliers, *, name: str | None = None,
             scaler.channels.append((before, variables[key]))
     if variables:
         data["variables"] = variables
-    data["stem"] = scaler.item(data.get("stem", []))
-    data["head"] = scaler.item(data.get("head", []))
     data["stages"] = [scaler.row(row) for row in data.get("stages", [])]
     old = network.input.resolution
     old_hw = old if isinstance(old, tuple) else (old, old)
