@@ -59,7 +59,7 @@ def _compile(spec: Spec, args: argparse.Namespace) -> nn.Module:
     if args.weights is not None:
         from archspec.backends.checkpoint import load_weights
 
-        load_weights(model, spec, args.weights)
+        load_weights(model, args.weights)
     return model
 
 
@@ -84,7 +84,7 @@ def cmd_build(args: argparse.Namespace) -> int:
         if args.output and args.output.endswith(".safetensors"):
             from archspec.backends.checkpoint import save_weights
 
-            write_atomically(args.output, lambda tmp: save_weights(model, spec, tmp))
+            write_atomically(args.output, lambda tmp: save_weights(model, tmp))
             notes.append(f"saved the weights (safetensors, tagged with the spec's content hash) to {args.output}")
         elif args.output:
             write_atomically(args.output, lambda tmp: _save_module(model, tmp))

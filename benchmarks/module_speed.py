@@ -27,7 +27,7 @@ def models(name: str) -> tuple[nn.Module, nn.Module]:
     spec = load(name)
     reference = reference_model(spec)
     ours = spec.build()
-    archspec.transfer_weights(reference, ours)
+    archspec.transfer_weights(ours, reference)
     return ours.eval(), reference.eval()
 
 

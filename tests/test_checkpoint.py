@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import io
 import os
 from pathlib import Path
 
@@ -11,6 +13,7 @@ from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 
 import archspec
+from archspec.backends.torch_module import to_module
 from archspec.cli import main
 from tests.library import SPECS, load, reference_model
 from tests.test_malformed_specs import VALID
@@ -31,14 +34,60 @@ def trained(spec: archspec.Spec) -> torch.nn.Module:
 def test_weights_round_trip_with_the_content_hash(tmp_path: Path) -> None:
     spec = load("resnet18").with_overrides(num_classes=10, image_size=32)
     model, path = trained(spec), tmp_path / "w.safetensors"
-    archspec.save_weights(model, spec, path)
+    archspec.save_weights(model, path)
     with safe_open(path, framework="pt") as file:
         assert file.metadata() == {"archspec.spec": "resnet18", "archspec.content_hash": spec.content_hash}
     fresh = spec.build().eval()
-    archspec.load_weights(fresh, spec, path)
+    archspec.load_weights(fresh, path)
     x = torch.randn(2, 3, 32, 32)
     with torch.no_grad():
         assert torch.equal(fresh(x), model(x))
+
+
+def test_the_compiled_module_records_its_spec() -> None:
+    spec = load("lenet5")
+    model = spec.build()
+    copies = [model, copy.deepcopy(model), to_module(spec.graph, initialise=False)]
+    buffer = io.BytesIO()
+    torch.save(model, buffer)
+    buffer.seek(0)
+    copies.append(torch.load(buffer, weights_only=False))
+    assert [(m.spec_name, m.spec_hash) for m in copies] == [("lenet5", spec.content_hash)] * len(copies)
+
+
+def test_weights_need_a_module_that_records_its_spec(tmp_path: Path) -> None:
+    spec, path = load("lenet5"), tmp_path / "w.safetensors"
+    archspec.save_weights(spec.build(), path)
+    plain = spec.build()
+    del plain.spec_hash  # as a module not compiled by archspec
+    for call in (lambda: archspec.save_weights(plain, tmp_path / "p.safetensors"),
+                 lambda: archspec.load_weights(plain, path)):
+        with pytest.raises(archspec.WeightsError, match=r"the model \(Lenet5\) records no spec_hash: only a module "
+                                                        r"compiled by archspec \(Spec\.build\)"):
+            call()
+    archspec.load_weights(plain, path, check_hash=False)
+    assert not (tmp_path / "p.safetensors").exists()
+
+
+def test_the_old_argument_orders_still_work_with_a_warning(tmp_path: Path) -> None:
+    spec, path = load("lenet5"), tmp_path / "w.safetensors"
+    model, loaded, transferred = trained(spec), spec.build(), spec.build()
+    for function, target in (("save_weights", model), ("load_weights", loaded)):
+        with pytest.warns(DeprecationWarning, match=rf"{function}\(model, spec, path\) is deprecated .* call "
+                                                    rf"{function}\(model, path\)"):
+            getattr(archspec, function)(target, spec, path)
+    with pytest.warns(DeprecationWarning, match=r"call transfer_weights\(model, reference\)"):
+        pairs = archspec.transfer_weights(model.state_dict(), transferred)
+    assert pairs == {name: name for name in model.state_dict()}
+    for copied in (loaded, transferred):
+        assert all(torch.equal(copied.state_dict()[name], tensor) for name, tensor in model.state_dict().items())
+    other = spec.with_overrides(num_classes=7)
+    for function in ("save_weights", "load_weights"):
+        with pytest.warns(DeprecationWarning), pytest.raises(
+                archspec.WeightsError, match=rf"{function}: the model was compiled from spec 'lenet5' \(content hash "
+                                             rf"{spec.content_hash[:12]}\), not from the spec 'lenet5' given"):
+            getattr(archspec, function)(model, other, tmp_path / "other.safetensors")
+    assert not (tmp_path / "other.safetensors").exists()
 
 
 def test_content_hash_follows_the_spec_and_its_blocks() -> None:
@@ -51,17 +100,17 @@ def test_content_hash_follows_the_spec_and_its_blocks() -> None:
 
 def test_weights_of_another_spec_name_the_first_mismatching_tensor(tmp_path: Path) -> None:
     spec, path = load("resnet18"), tmp_path / "w.safetensors"
-    archspec.save_weights(spec.build(), spec, path)
+    archspec.save_weights(spec.build(), path)
     with pytest.raises(archspec.WeightsError, match=r"saved from spec 'resnet18' \(content hash [0-9a-f]{12}\), not "
                                                     r"from spec 'resnet34' .*first mismatching tensor: "
                                                     r"'layer1\.2\.conv1\.weight' \[64, 64, 3, 3\] is missing"):
-        archspec.load_weights(load("resnet34").build(), load("resnet34"), path)
+        archspec.load_weights(load("resnet34").build(), path)
     ten = spec.with_overrides(num_classes=10)
     with pytest.raises(archspec.WeightsError, match=r"first mismatching tensor: 'head\.fc\.weight' is \[1000, 512\] "
                                                     r"in the file but \[10, 512\] in the model"):
-        archspec.load_weights(ten.build(), ten, path)
+        archspec.load_weights(ten.build(), path)
     with pytest.raises(archspec.WeightsError, match=r"do not fit the model: first mismatching tensor: 'head\.fc"):
-        archspec.load_weights(ten.build(), spec, path)  # right spec, wrong model
+        archspec.load_weights(ten.build(), path, check_hash=False)
 
 
 def test_same_tensors_from_a_changed_spec_need_check_hash_false(tmp_path: Path) -> None:
@@ -70,12 +119,12 @@ def test_same_tensors_from_a_changed_spec_need_check_hash_false(tmp_path: Path) 
     second.write_text(VALID.replace("{op: relu}", "{op: gelu}"))
     relu, gelu = archspec.load(first), archspec.load(second)
     path = tmp_path / "w.safetensors"
-    archspec.save_weights(trained(relu), relu, path)
+    archspec.save_weights(trained(relu), path)
     model = gelu.build()
     with pytest.raises(archspec.WeightsError, match=r"every tensor matches in name, shape and dtype "
                                                     r"\(load_weights\(\.\.\., check_hash=False\) accepts them\)"):
-        archspec.load_weights(model, gelu, path)
-    archspec.load_weights(model, gelu, path, check_hash=False)
+        archspec.load_weights(model, path)
+    archspec.load_weights(model, path, check_hash=False)
     assert torch.equal(model.state_dict()["stem.0.weight"], load_file(path)["stem.0.weight"])
 
 
@@ -87,11 +136,11 @@ def test_unreadable_or_foreign_files(tmp_path: Path) -> None:
     for path, reason in ((junk, "cannot read safetensors weights"),
                          (tmp_path / "missing.safetensors", "cannot read file: No such file or directory")):
         with pytest.raises(archspec.WeightsError, match=reason):
-            archspec.load_weights(model, spec, path)
+            archspec.load_weights(model, path)
     plain = tmp_path / "plain.safetensors"
     save_file(model.state_dict(), plain)
     with pytest.raises(archspec.WeightsError, match=r"carry no archspec content hash.*every tensor matches"):
-        archspec.load_weights(model, spec, plain)
+        archspec.load_weights(model, plain)
 
 
 def test_cli_saves_and_loads_weights(tmp_path: Path, capsys) -> None:
@@ -121,12 +170,12 @@ def test_transfer_from_checkpoint_files(name: str, tmp_path: Path) -> None:
         save_file(reference.state_dict(), tmp_path / "model.safetensors")
         state = load_file(tmp_path / "model.safetensors")
         with pytest.raises(archspec.WeightsError, match=r"sorted by name .* so their layer order is lost"):
-            archspec.transfer_weights(state, model)
+            archspec.transfer_weights(model, state)
         reference.load_state_dict(state)
-        archspec.transfer_weights(reference, model)
+        archspec.transfer_weights(model, reference)
     else:
         torch.save(reference.state_dict(), tmp_path / "model.pth")
-        archspec.transfer_weights(torch.load(tmp_path / "model.pth", weights_only=True), model)
+        archspec.transfer_weights(model, torch.load(tmp_path / "model.pth", weights_only=True))
     x = torch.randn(1, 3, 160, 160)
     with torch.no_grad():
         torch.testing.assert_close(model(x), reference(x))
@@ -138,10 +187,10 @@ def test_transfer_errors_name_the_tensor() -> None:
     wrong = {**state, "layer3.0.conv1.weight": torch.zeros(256, 128, 1, 1)}
     with pytest.raises(archspec.WeightsError, match=r"model tensor #\d+ 'layer3\.0\.conv1\.weight' \[256, 128, 3, 3\] "
                                                     r"has no counterpart left in the reference"):
-        archspec.transfer_weights(wrong, spec.build())
+        archspec.transfer_weights(spec.build(), wrong)
     extra = {**state, "fc2.weight": torch.zeros(3, 3)}
     with pytest.raises(archspec.WeightsError, match=r"reference tensor 'fc2\.weight' \[3, 3\] has no counterpart"):
-        archspec.transfer_weights(extra, spec.build())
+        archspec.transfer_weights(spec.build(), extra)
 
 
 def test_a_short_weights_file_is_a_failed_write(tmp_path: Path, capsys, monkeypatch) -> None:

@@ -153,7 +153,7 @@ def test_cli_exports_onnx_with_weights(tmp_path: Path, capsys) -> None:
     assert printed == [f"wrote {target}: ONNX opset 18, input 'input' of shape [batch, 3, 64, 64]"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["r.onnx", "w.safetensors"]
     model = archspec.load(spec, num_classes=10, image_size=64).build().eval()
-    archspec.load_weights(model, archspec.load(spec, num_classes=10, image_size=64), weights)
+    archspec.load_weights(model, weights)
     x = torch.randn(1, 3, 64, 64)
     session = onnxruntime.InferenceSession(target, providers=["CPUExecutionProvider"])
     with torch.no_grad():

@@ -66,11 +66,11 @@ def test_a_head_may_be_a_mapping_as_in_a_file() -> None:
 def test_weights_written_into_a_folder_fail_as_open_would(tmp_path: Path) -> None:
     spec = archspec.load(SPECS / "lenet5.yaml")
     with pytest.raises(OSError, match="Is a directory"):
-        archspec.save_weights(spec.build(), spec, tmp_path)
+        archspec.save_weights(spec.build(), tmp_path)
 
 
 def test_weights_from_a_path_that_is_no_path_are_refused() -> None:
     spec = archspec.load(SPECS / "lenet5.yaml")
     with pytest.raises(archspec.SpecError) as caught:
-        archspec.load_weights(spec.build(), spec, 0)  # os.fspath would fail with a TypeError; 0 is standard input
+        archspec.load_weights(spec.build(), 0)  # os.fspath would fail with a TypeError; 0 is standard input
     assert str(caught.value) == "expected the path of a file, got int"

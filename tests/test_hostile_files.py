@@ -323,7 +323,7 @@ def weights_file(tmp_path: Path, dtype: str | None) -> None:
     import archspec
 
     spec = archspec.load(tmp_path / "s.yaml")
-    archspec.save_weights(spec.build(), spec, tmp_path / "w.safetensors")
+    archspec.save_weights(spec.build(), tmp_path / "w.safetensors")
     if dtype:
         from safetensors import safe_open
 

@@ -66,7 +66,7 @@ def twin(request) -> Iterator[Twin]:
     torch.manual_seed(0)
     model, reference = spec.build().eval(), reference_model(spec)
     _randomise(reference)
-    pairs = archspec.transfer_weights(reference.state_dict(), model)
+    pairs = archspec.transfer_weights(model, reference.state_dict())
     assert len(pairs) == len(reference.state_dict()), "every reference tensor is loaded into one of ours"
     theirs = dict(reference.named_parameters())
     for name, parameter in model.named_parameters():  # one copy of the weights in memory (ViT-H: 2.5 GB)

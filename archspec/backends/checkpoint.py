@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import errno
 import os
-from typing import TYPE_CHECKING
+import warnings
+from typing import TYPE_CHECKING, cast
 
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
@@ -20,11 +21,13 @@ NAME_KEY = "archspec.spec"
 HASH_KEY = "archspec.content_hash"
 
 
-def save_weights(model: nn.Module, spec: Spec, path: str | os.PathLike[str]) -> None:
-    """Write ``model``'s state dict (compiled from ``spec``) to a safetensors file naming the spec and its hash."""
+def save_weights(model: nn.Module, path: str | os.PathLike[str] | Spec, *deprecated: str | os.PathLike[str]) -> None:
+    """Write ``model``'s state dict to a safetensors file naming the spec it was compiled from and its hash."""
+    path = _old_form("save_weights", model, path, deprecated)
+    spec_name, spec_hash = spec_of(model)
     tensors = {name: tensor.detach().contiguous() for name, tensor in model.state_dict().items()}
     try:
-        save_file(tensors, path, metadata={NAME_KEY: spec.name, HASH_KEY: spec.content_hash})
+        save_file(tensors, path, metadata={NAME_KEY: spec_name, HASH_KEY: spec_hash})
     except SafetensorError as exc:  # an OSError, as open() would raise, not the library's own exception
         reason = str(exc).rpartition("I/O error: ")[2].split(" (os error")[0]
         raise OSError(errno.EIO, reason) from None
@@ -36,13 +39,17 @@ def save_weights(model: nn.Module, spec: Spec, path: str | os.PathLike[str]) -> 
         raise OSError(errno.EIO, "the file was written incompletely (is the disk full?)")
 
 
-def load_weights(model: nn.Module, spec: Spec, path: str | os.PathLike[str], *, check_hash: bool = True) -> None:
-    """Load weights written by ``save_weights`` into ``model`` (compiled from ``spec``).
+def load_weights(model: nn.Module, path: str | os.PathLike[str] | Spec, *deprecated: str | os.PathLike[str],
+                 check_hash: bool = True) -> None:
+    """Load weights written by ``save_weights`` into ``model``, if saved from the spec it was compiled from.
 
-    Weights saved from another spec (another content hash), or whose tensors differ from the model's in name,
-    shape or dtype, raise WeightsError naming the first mismatching tensor. ``check_hash=False`` accepts weights
-    from a spec that differs only where no tensor shows it (another activation, dropout, a comment).
+    Weights saved from another spec (another content hash than ``model.spec_hash``), or whose tensors differ from
+    the model's in name, shape or dtype, raise WeightsError naming the first mismatching tensor.
+    ``check_hash=False`` accepts weights from a spec that differs only where no tensor shows it (another
+    activation, dropout, a comment), and loads into any module.
     """
+    path = _old_form("load_weights", model, path, deprecated)
+    expected = spec_of(model) if check_hash else None
     file = file_path(path)
     try:
         regular_file_size(file)
@@ -62,16 +69,43 @@ def load_weights(model: nn.Module, spec: Spec, path: str | os.PathLike[str], *, 
                                  f"{str(tensor.dtype).removeprefix('torch.')} in the model"
                                  for name, tensor in state.items() if tensors[name].dtype != tensor.dtype), None)
     saved = metadata.get(HASH_KEY)
-    if check_hash and saved != spec.content_hash:
+    if expected and saved != expected[1]:
         origin = (f"were saved from spec {metadata.get(NAME_KEY)!r} (content hash {saved[:12]})" if saved
                   else "carry no archspec content hash")
         detail = (f"first mismatching tensor: {mismatch}" if mismatch else
                   "every tensor matches in name, shape and dtype (load_weights(..., check_hash=False) accepts them)")
-        raise WeightsError(f"{file}: the weights {origin}, not from spec {spec.name!r} (content hash "
-                           f"{spec.content_hash[:12]}); {detail}")
+        raise WeightsError(f"{file}: the weights {origin}, not from spec {expected[0]!r} (content hash "
+                           f"{expected[1][:12]}); {detail}")
     if mismatch:
         raise WeightsError(f"{file}: the weights do not fit the model: first mismatching tensor: {mismatch}")
     model.load_state_dict(tensors)
+
+
+def spec_of(model: nn.Module) -> tuple[str, str]:
+    """The name and content hash of the spec ``model`` was compiled from (``to_module`` records them)."""
+    spec_hash = getattr(model, "spec_hash", None)
+    if not isinstance(spec_hash, str) or not spec_hash:
+        raise WeightsError(f"the model ({type(model).__name__}) records no spec_hash: only a module compiled by "
+                           "archspec (Spec.build) knows the content hash of its spec")
+    return str(getattr(model, "spec_name", "")), spec_hash
+
+
+def _old_form(function: str, model: nn.Module, path: str | os.PathLike[str] | Spec,
+              deprecated: tuple[str | os.PathLike[str], ...]) -> str | os.PathLike[str]:
+    """The path of a ``function(model, path)`` call, or of the deprecated ``function(model, spec, path)`` once its
+    spec is found to be the model's."""
+    if not deprecated:
+        return cast("str | os.PathLike[str]", path)
+    if len(deprecated) > 1:
+        raise TypeError(f"{function}() takes 2 positional arguments but {2 + len(deprecated)} were given")
+    warnings.warn(f"{function}(model, spec, path) is deprecated and will be removed in the next release: call "
+                  f"{function}(model, path) (the compiled module records its spec)", DeprecationWarning, stacklevel=3)
+    spec = cast("Spec", path)
+    name, spec_hash = spec_of(model)
+    if spec.content_hash != spec_hash:
+        raise WeightsError(f"{function}: the model was compiled from spec {name!r} (content hash {spec_hash[:12]}), "
+                           f"not from the spec {spec.name!r} given (content hash {spec.content_hash[:12]})")
+    return deprecated[0]
 
 
 def first_mismatch(expected: dict[str, list[int]], found: dict[str, list[int]]) -> str | None:

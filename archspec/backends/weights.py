@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import warnings
 from collections import deque
 from collections.abc import Mapping
+from typing import cast
 
 import torch
 from torch import nn
@@ -15,14 +17,21 @@ def _key(tensor: torch.Tensor) -> tuple[tuple[int, ...], bool]:
     return tuple(tensor.shape), tensor.is_floating_point()
 
 
-def transfer_weights(reference: Mapping[str, torch.Tensor] | nn.Module, model: nn.Module) -> dict[str, str]:
+def transfer_weights(model: nn.Module, reference: Mapping[str, torch.Tensor] | nn.Module) -> dict[str, str]:
     """Load ``reference`` (a state dict or module) into ``model``; return {model name: reference name}.
 
     Tensors are matched in order within each shape: the i-th tensor of a given shape in the model takes the
     i-th tensor of that shape in the reference. Any tensor left over on either side is an error that names it.
     The reference must keep its layers' order: a state dict from ``torch.load`` does, one read from a
     safetensors file does not (the format sorts tensors by name), so load that into the reference model first.
+    The old order ``transfer_weights(reference, model)`` is deprecated: it is recognised, with a warning, when
+    only the second argument is a module compiled by archspec (pass a compiled reference as its state dict).
     """
+    if hasattr(reference, "spec_hash") and not hasattr(model, "spec_hash"):
+        warnings.warn("transfer_weights(reference, model) is deprecated and will be removed in the next release: "
+                      "call transfer_weights(model, reference) (the model first, as in save_weights and "
+                      "load_weights)", DeprecationWarning, stacklevel=2)
+        model, reference = cast(nn.Module, reference), model
     state = reference.state_dict() if isinstance(reference, nn.Module) else dict(reference)
     floats = [name for name, tensor in state.items() if tensor.is_floating_point()]
     if len(floats) > 1 and floats == sorted(floats):
