@@ -150,7 +150,7 @@ def _entries(args: argparse.Namespace, paths: list[str]) -> tuple[list[dict[str,
     for path in paths:
         try:
             spec = _load(args, path)
-            entries.append(entry(spec.network, spec.analyze()))
+            entries.append(entry(spec.analyze()))
         except ArchspecError as exc:
             failed += 1
             print(printable(str(exc)), file=sys.stderr)
@@ -178,7 +178,7 @@ def cmd_draw(args: argparse.Namespace) -> int:
 
     fmt = _extension(args.output, FORMATS)
     check_target(args.output)
-    data = render(diagram(_load(args), args.level, args.expand, args.edge_shapes), fmt)
+    data = render(diagram(_load(args).graph, args.level, args.expand, args.edge_shapes), fmt)
     write_atomically(args.output, lambda tmp: Path(tmp).write_bytes(data))
     print(f"wrote {args.output}")
     return 0
@@ -188,7 +188,7 @@ def cmd_table(args: argparse.Namespace) -> int:
     """Print a spec as the paper's table, with computed columns."""
     from archspec.backends.table import table
 
-    print(table(_load(args), args.format), end="")
+    print(table(_load(args).graph, args.format), end="")
     return 0
 
 
@@ -229,14 +229,14 @@ def cmd_gallery(args: argparse.Namespace) -> int:
     for path in paths:
         try:
             spec = load(path)
-            data = render(diagram(spec, "block"), "svg")
+            data = render(diagram(spec.graph, "block"), "svg")
             report = spec.analyze()
         except ArchspecError as exc:
             failed += 1
             print(printable(str(exc)), file=sys.stderr)
             continue
         write_atomically(str(images / f"{path.stem}.svg"), lambda tmp, data=data: Path(tmp).write_bytes(data))
-        items.append(GalleryItem(entry(spec.network, report), spec.network.description,
+        items.append(GalleryItem(entry(report), report.graph.about.description,
                                  f"gallery/{path.stem}.svg"))
     for stale in set(images.glob("*.svg")) - {images / f"{p.stem}.svg" for p in paths}:
         stale.unlink()

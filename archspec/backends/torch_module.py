@@ -6,10 +6,9 @@ import operator
 
 import torch
 from torch import fx, nn
-from torch.fx.graph_module import _USER_PRESERVED_ATTRIBUTES_KEY
 
-from archspec.ir.graph import Graph, Node
-from archspec.ops.base import Family
+from archspec.analysis.in_place import in_place_inputs
+from archspec.ir.graph import Graph
 
 
 def _class_name(name: str) -> str:
@@ -23,9 +22,6 @@ def to_module(graph: Graph, *, initialise: bool = True) -> fx.GraphModule:
     and the module works with ``torch.compile`` and ``torch.export``. With several outputs (auxiliary heads)
     the forward returns a tuple: main output first. With ``initialise=False`` the modules are built on the meta
     device and then given uninitialised storage: fast, for when every tensor will be loaded anyway.
-    The module records the spec it was compiled from in two plain attributes, ``spec_name`` and ``spec_hash``
-    (``Spec.content_hash``), which ``save_weights`` and ``load_weights`` check; they survive ``torch.save`` /
-    ``torch.load(weights_only=False)`` and ``copy.deepcopy``.
     """
     if not initialise:
         with torch.device("meta"):
@@ -34,6 +30,7 @@ def to_module(graph: Graph, *, initialise: bool = True) -> fx.GraphModule:
     code = fx.Graph()
     values: dict[str, fx.Node] = {}
     modules: dict[str, nn.Module] = {}
+    overwrites = in_place_inputs(graph)
     for node in graph:
         if node.op is None:
             values[node.name] = code.placeholder("x")
@@ -42,13 +39,12 @@ def to_module(graph: Graph, *, initialise: bool = True) -> fx.GraphModule:
         args = tuple(values[name] for name in node.inputs)
         module = node.op.module(node.attrs, shapes, node.shape)
         if module is not None:
-            if (hasattr(module, "inplace") and node.op.family is Family.ACTIVATION
-                    and _may_overwrite(graph, node.inputs[0], node)):
+            if hasattr(module, "inplace") and node.name in overwrites:
                 module.inplace = True  # as hand-written networks do: saves one activation-sized buffer
             modules[node.name] = module
             values[node.name] = code.call_module(node.name, args)
-        elif node.op.name == "add" and (fresh := _overwritable_summand(graph, node)) is not None:
-            # as hand-written residual blocks do (``out += identity``): no new activation-sized buffer
+        elif node.name in overwrites:  # a residual add into its fresh summand (``out += identity``)
+            fresh = overwrites[node.name]
             other = next(name for name in node.inputs if name != fresh)
             values[node.name] = code.call_function(operator.iadd, (values[fresh], values[other]))
         else:
@@ -56,39 +52,7 @@ def to_module(graph: Graph, *, initialise: bool = True) -> fx.GraphModule:
             values[node.name] = code.call_function(function, args, kwargs)
     outputs = [values[name] for name in graph.outputs]
     code.output(outputs[0] if len(outputs) == 1 else tuple(outputs))
-    model = fx.GraphModule(_ordered_root(modules), code, class_name=_class_name(graph.name))
-    spec = {"spec_name": graph.name, "spec_hash": graph.spec_hash}
-    for attribute, value in spec.items():
-        setattr(model, attribute, value)
-    # GraphModule's deepcopy rebuilds the module and keeps only the attributes listed here (torch.save keeps all)
-    model.meta[_USER_PRESERVED_ATTRIBUTES_KEY] = spec
-    return model
-
-
-_FRESH_OUTPUTS = {Family.CONV, Family.NORM, Family.LINEAR, Family.POOL}
-# not self_attention: nn.MultiheadAttention returns a transposed view, which autograd would copy to overwrite
-_FRESH_OPS = {"add", "multiply", "concat", "squeeze_excite"}
-
-
-def _may_overwrite(graph: Graph, source: str, node: Node) -> bool:
-    """True when ``source`` is a fresh tensor (not a view, not the network input) used by ``node`` alone, and
-    its producer does not keep it for the backward pass."""
-    producer = graph[source]
-    if producer.op is None or source in graph.outputs or graph.users(source) != [node.name]:
-        return False
-    if producer.op.family is Family.REGULARIZATION:  # dropout, stochastic depth: inactive, they return their input
-        return _may_overwrite(graph, producer.inputs[0], producer)
-    if producer.op.family is Family.LINEAR and len(producer.shape) > 1:
-        return False  # on token sequences F.linear returns a view of its 2-D product
-    return producer.op.family in _FRESH_OUTPUTS or producer.op.name in _FRESH_OPS
-
-
-def _overwritable_summand(graph: Graph, node: Node) -> str | None:
-    """The input of a two-input add that may hold the sum in place (its shape is the output's), if any."""
-    if len(node.inputs) != 2 or node.inputs[0] == node.inputs[1]:
-        return None
-    return next((source for source in node.inputs
-                 if graph[source].shape == node.shape and _may_overwrite(graph, source, node)), None)
+    return fx.GraphModule(_ordered_root(modules), code, class_name=_class_name(graph.name))
 
 
 def _ordered_root(modules: dict[str, nn.Module]) -> nn.Module:
