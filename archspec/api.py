@@ -132,7 +132,7 @@ class Spec:
 
     def stages_until(self, stage: str) -> list[str]:
         """The stages from the first (``stem``) up to and including ``stage``, in network order."""
-        stages = self.graph.stages
+        stages = list(self.graph.stages)
         if stage not in stages:
             raise self.source.error(("stages",), f"no stage {stage!r} (stages: {', '.join(stages)})")
         return stages[: stages.index(stage) + 1]

@@ -2,22 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from archspec.ir.graph import Graph, check_figures
+from archspec.ir.graph import Graph, Memory, check_figures
 from archspec.ops.base import numel
-
-
-@dataclass(frozen=True)
-class Memory:
-    """Activation elements per sample: the sum over all node outputs, and the inference peak.
-
-    The peak frees each output after its last consumer runs, in the graph's execution order;
-    the input is counted as live until its last use.
-    """
-
-    total: int
-    peak: int
 
 
 def annotate_memory(graph: Graph) -> Memory:

@@ -12,9 +12,8 @@ from archspec.ir.graph import Graph, ReceptiveField
 BYTES_PER_ELEMENT = 4  # float32
 
 
-def _field(rf: ReceptiveField | None) -> dict[str, Any] | None:
-    if rf is None:
-        return None
+def field_data(rf: ReceptiveField) -> dict[str, Any]:
+    """A receptive field as plain data (the JSON shape of every field in a report)."""
     return {"size": list(rf.size), "stride": list(rf.stride), "padding": list(rf.padding),
             "global": rf.is_global, "global_context": rf.global_context}
 
@@ -30,13 +29,12 @@ class Row:
     buffers: int
     macs: int
     other_ops: int
-    receptive_field: dict[str, Any] | None
+    receptive_field: dict[str, Any]
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data for JSON (copies: a caller may change them)."""
         # dataclasses.asdict deep-copies field by field: 1.5 s of a 10,000-node report
-        rf = None if self.receptive_field is None else {k: list(v) if isinstance(v, list) else v
-                                                         for k, v in self.receptive_field.items()}
+        rf = {k: list(v) if isinstance(v, list) else v for k, v in self.receptive_field.items()}
         return {**vars(self), "output_shape": list(self.output_shape), "receptive_field": rf}
 
 
@@ -73,7 +71,7 @@ class Report:
     def layers(self) -> list[Row]:
         """One row per node (the input first), built on first use."""
         return [Row(node.name, node.kind, list(node.shape), node.cost.params, node.cost.buffers, node.cost.macs,
-                    node.cost.other_ops, _field(node.rf)) for node in self.graph]
+                    node.cost.other_ops, field_data(node.rf)) for node in self.graph]
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data for JSON."""
@@ -92,7 +90,6 @@ def make_report(graph: Graph) -> Report:
     aux_params = aux_macs = 0
     for node in graph:
         cost = node.cost
-        assert cost is not None
         figures = (cost.params, cost.buffers, cost.macs, cost.other_ops)
         for key, value in zip(totals, figures, strict=True):
             totals[key] += value
@@ -111,7 +108,7 @@ def make_report(graph: Graph) -> Report:
         if name not in stages:
             continue
         last = graph[last_of_stage[name]]
-        stage_rows.append(Row(name, "stage", list(last.shape), *stages[name], _field(last.rf)))
+        stage_rows.append(Row(name, "stage", list(last.shape), *stages[name], field_data(last.rf)))
     rf = headline_field(graph)
     return Report(
         name=graph.name,
@@ -128,8 +125,7 @@ def make_report(graph: Graph) -> Report:
         activations=graph.memory.total,
         peak_activations=graph.memory.peak,
         activation_bytes=graph.memory.total * BYTES_PER_ELEMENT,
-        receptive_field={"size": list(rf.size), "stride": list(rf.stride), "padding": list(rf.padding),
-                         "global_context": rf.global_context},
+        receptive_field=field_data(rf),
         macs_by_family=by_family,
         stages=stage_rows,
         graph=graph,

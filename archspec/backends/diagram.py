@@ -5,19 +5,16 @@ from __future__ import annotations
 import subprocess
 from dataclasses import dataclass, field
 from html import escape
-from typing import TYPE_CHECKING
 
 import graphviz
 from graphviz import quoting
 
-from archspec.backends.blocks import MERGE_OPS, TIMES, Run, is_minor, lines, op_text, runs, shape_text
+from archspec.analysis.blocks import TIMES, Run, block_structure
+from archspec.backends.labels import MERGE_OPS, is_minor, lines, op_text, shape_text
 from archspec.backends.text import human
 from archspec.errors import RenderError
 from archspec.ir.graph import Graph, Node
 from archspec.ops.base import Family
-
-if TYPE_CHECKING:
-    from archspec.api import Spec
 
 LEVELS = ("stage", "block", "layer")
 FORMATS = ("svg", "png", "pdf", "dot")
@@ -61,7 +58,7 @@ class Box:
             return None
         macs: dict[Family, int] = {}
         for node in ops:
-            macs[node.op.family] = macs.get(node.op.family, 0) + (node.cost.macs if node.cost else 0)
+            macs[node.op.family] = macs.get(node.op.family, 0) + node.cost.macs
         present = {node.op.family for node in ops}
         return max(present, key=lambda f: (macs[f], -PRIORITY.index(f)))
 
@@ -94,12 +91,11 @@ class Drawing:
             self.edges.setdefault((a, b), style)
 
 
-def diagram(spec: Spec, level: str = "block", expand: bool = False, edge_shapes: bool = False) -> graphviz.Digraph:
-    """The spec's network as a Graphviz digraph: one node per stage, block (or run of identical blocks) or layer."""
+def diagram(graph: Graph, level: str = "block", expand: bool = False, edge_shapes: bool = False) -> graphviz.Digraph:
+    """The network as a Graphviz digraph: one node per stage, block (or run of identical blocks) or layer."""
     if level not in LEVELS:
         raise RenderError(f"--level must be one of {', '.join(LEVELS)}, got {level!r}")
-    graph = spec.graph
-    drawing = _stages(spec) if level == "stage" else _blocks(graph, level == "layer", expand)
+    drawing = _stages(graph) if level == "stage" else _blocks(graph, level == "layer", expand)
     if len(drawing.boxes) > MAX_BOXES:
         coarser = [*(["--level block"] if level == "layer" else []), *(["without --expand"] if expand else [])]
         hint = f"; try {' or '.join(coarser)}" if coarser else ""
@@ -146,18 +142,17 @@ class _Digraph(graphviz.Digraph):
     _quote_edge = _quote
 
 
-def _stages(spec: Spec) -> Drawing:
-    graph = spec.graph
+def _stages(graph: Graph) -> Drawing:
     drawing = Drawing(graph)
     members: dict[str, list[Node]] = {}
     for node in graph:
         members.setdefault(node.stage, []).append(node)
     for stage, nodes in members.items():
         title, ops = stage, [(head, op_text(head)) for head, _ in lines(nodes) if not is_minor(head)]
-        if stage in graph.stage_rows:
-            n = graph.stage_values[stage]["n"]
-            kind = spec.network.stages[graph.stage_rows[stage]].block
-            title = f"{stage}: {kind}" + (f" {TIMES}{n}" if n > 1 else "")
+        record = graph.stages.get(stage)  # none for the input
+        if record is not None and record.row is not None:
+            n = record.repeats
+            title = f"{stage}: {record.block}" + (f" {TIMES}{n}" if n > 1 else "")
             ops = [] if nodes[0].block else ops  # the title names the block; its ops are a level down
         drawing.add_box(Box(stage, nodes, ops[:MAX_STAGE_LINES], title), [n.name for n in nodes])
         drawing.top.append(stage)
@@ -168,7 +163,7 @@ def _stages(spec: Spec) -> Drawing:
 def _blocks(graph: Graph, per_layer: bool, expand: bool) -> Drawing:
     drawing = Drawing(graph)
     where: dict[str, tuple[int, int]] = {}  # IR node -> (run, instance within the run)
-    for index, run in enumerate(runs(graph, expand)):
+    for index, run in enumerate(block_structure(graph).grouped(expand)):
         first = run.first.nodes
         representative: dict[str, str] = {}
         for j, instance in enumerate(run.instances):
@@ -248,7 +243,7 @@ def _to_graphviz(drawing: Drawing, edge_shapes: bool, level: str) -> graphviz.Di
         _node(dot, drawing.boxes[box_id], level)
     for run, ids in drawing.clusters:
         last = run.instances[-1].output
-        params = sum(node.cost.params for instance in run.instances for node in instance.nodes if node.cost)
+        params = sum(node.cost.params for instance in run.instances for node in instance.nodes)
         figures = f"out {shape_text(last.shape)}" + (f" · {_count(params)} params" if params else "")
         label = _html([f"<B>{escape(run.title)}</B>  {_small(figures)}"])
         with dot.subgraph(name=f"cluster_{run.first.key}") as sub:
@@ -309,8 +304,8 @@ def _node(dot: graphviz.Digraph, box: Box, level: str) -> None:
             rows.append('<TABLE BORDER="0" CELLBORDER="1" CELLSPACING="2" CELLPADDING="1"><TR>'
                         '<TD>Q</TD><TD>K</TD><TD>V</TD></TR></TABLE>')
         rows.append(escape(text))
-    params = sum(node.cost.params for node in box.nodes if node.cost)
-    macs = sum(node.cost.macs for node in box.nodes if node.cost)
+    params = sum(node.cost.params for node in box.nodes)
+    macs = sum(node.cost.macs for node in box.nodes)
     figures = [shape_text(box.nodes[-1].shape)]
     if box.final_shape:
         figures[0] += f" \u2192 {shape_text(box.final_shape)}"  # DenseNet's growing concatenation

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from archspec.backends.blocks import TIMES
+from archspec.analysis.blocks import TIMES
 from archspec.backends.text import human
 
 

@@ -5,17 +5,16 @@ from __future__ import annotations
 import csv
 import io
 from html import escape
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from archspec.backends.blocks import MERGE_OPS, Instance, instances
+from archspec.analysis.blocks import Instance, block_structure
+from archspec.analysis.report import make_report
+from archspec.backends.labels import MERGE_OPS
 from archspec.backends.text import field_text
 from archspec.errors import RenderError
-from archspec.ir.graph import Graph, Node
+from archspec.ir.graph import Graph, Node, Stage
 from archspec.ops.base import pair
 from archspec.spec.schema import ROW_ALIASES as ALIASES
-
-if TYPE_CHECKING:
-    from archspec.api import Spec
 
 FORMATS = ("markdown", "html", "csv")
 COMPUTED = ("input", "channels", "output", "params", "MACs", "RF")
@@ -27,37 +26,33 @@ PAPER_NAMES = {"mbconv": "MBConv", "fused_mbconv": "Fused-MBConv"}
 WEIGHTED = ("conv", "linear", "self_attention")
 
 
-def paper_table(spec: Spec) -> tuple[list[str], list[list[Any]]]:
+def paper_table(graph: Graph) -> tuple[list[str], list[list[Any]]]:
     """Header and rows: stem, one row per table row as written (arguments evaluated), head; then the figures.
 
     ``channels`` is that of the row's last feature map (the head's is the one it pools, as in the papers).
     """
-    graph, report = spec.graph, spec.analyze()
-    figures = {row.name: row for row in report.stages}
-    data = spec.source.data.get("stages") or []
+    figures = {row.name: row for row in make_report(graph).stages}
     columns: list[str] = []
-    for stage, index in graph.stage_rows.items():
-        written = data[index] if index < len(data) and isinstance(data[index], dict) else graph.stage_values[stage]
-        columns += [key for key in written if key not in NOT_ARGUMENTS and key not in columns]
+    for record in graph.rows:
+        columns += [key for key in record.written if key not in NOT_ARGUMENTS and key not in columns]
     firsts: dict[str, Instance] = {}
     members: dict[str, list[Node]] = {}
-    for instance in instances(graph):
+    for instance in block_structure(graph).instances:
         firsts.setdefault(instance.stage, instance)
         members.setdefault(instance.stage, []).extend(instance.nodes)
     rows = []
-    for stage in graph.stages:
+    for stage, record in graph.stages.items():
         if stage not in figures:
             continue
-        if stage in graph.stage_rows:
-            values = graph.stage_values[stage]
-            operator = _operator(spec, stage, firsts[stage])
-            cells = [_value(values.get(_canonical(key))) for key in columns]
+        if record.row is not None:
+            operator = _operator(graph, record, firsts[stage])
+            cells = [_value(record.values.get(_canonical(key))) for key in columns]
         else:  # stem and head: one summarised row each, written once
-            operator = summary(members[stage])
+            operator = paper_words(members[stage])
             cells = ["1" if _canonical(key) == "n" else "" for key in columns]
         maps = [node.shape for node in members[stage] if len(node.shape) == 3]
         row = figures[stage]
-        rows.append([stage, operator, *cells, _input(graph.stage_inputs[stage]), str(maps[-1][0]) if maps else "",
+        rows.append([stage, operator, *cells, _input(record.input_shape), str(maps[-1][0]) if maps else "",
                      "x".join(map(str, row.output_shape)), row.params, row.macs, field_text(row)])
     return ["stage", "operator", *columns, *COMPUTED], rows
 
@@ -84,16 +79,14 @@ def _input(shape: tuple[int, ...]) -> str:
     return "x".join(map(str, shape))
 
 
-def _operator(spec: Spec, stage: str, first: Instance) -> str:
+def _operator(graph: Graph, record: Stage, first: Instance) -> str:
     """The paper's name for a row: MBConv6, k5x5; a bracketed layer list; the block's name; a primitive's."""
-    graph = spec.graph
-    kind = spec.network.stages[graph.stage_rows[stage]].block
-    values = graph.stage_values[stage]
+    kind, values = record.block or "", record.values
     if kind in PAPER_NAMES:
         text = PAPER_NAMES[kind] + _value(values.get("t", ""))
         return text + (f", k{values['k']}x{values['k']}" if "k" in values else "")
-    if kind not in spec.blocks:
-        return summary(first.nodes)
+    if not record.is_block:
+        return paper_words(first.nodes)
     layers = main_path(graph, first)
     if not layers or _is_multi_branch(graph, first):
         return kind
@@ -134,7 +127,7 @@ def _layer(node: Node) -> str:
     return f"MHSA, {attrs.heads} heads"
 
 
-def summary(nodes: list[Node]) -> str:
+def paper_words(nodes: list[Node]) -> str:
     """Stem, head or a primitive row in the papers' words: ``Conv3x3``, ``Conv1x1 & Pooling & FC``."""
     names: list[str] = []
     for node in nodes:
@@ -183,8 +176,8 @@ def render_table(header: list[str], rows: list[list[Any]], fmt: str, caption: st
     return f"<table>\n{title}<thead><tr>{head}</tr></thead>\n<tbody>\n{body}</tbody>\n</table>\n"
 
 
-def table(spec: Spec, fmt: str = "markdown") -> str:
-    """The spec's paper table in ``fmt`` (markdown, html or csv)."""
-    paper = spec.network.paper
-    caption = f"{spec.name}: {paper.title} ({paper.year}), {paper.table}" if paper and paper.table else spec.name
-    return render_table(*paper_table(spec), fmt, caption)
+def table(graph: Graph, fmt: str = "markdown") -> str:
+    """The network's paper table in ``fmt`` (markdown, html or csv)."""
+    paper = graph.about.paper
+    caption = f"{graph.name}: {paper.title} ({paper.year}), {paper.table}" if paper and paper.table else graph.name
+    return render_table(*paper_table(graph), fmt, caption)

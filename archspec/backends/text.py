@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from archspec.analysis.report import BYTES_PER_ELEMENT, Report, Row
-from archspec.spec.schema import NetworkSpec
 
 
 def human(value: float, unit: str = "", digits: int = 3) -> str:
@@ -21,8 +20,8 @@ def _shape(shape: list[int]) -> str:
 
 
 def field_text(row: Row) -> str:
-    """A row's receptive field in short (see ``short_field``); empty when it has none."""
-    return "" if row.receptive_field is None else short_field(row.receptive_field)
+    """A row's receptive field in short (see ``short_field``)."""
+    return short_field(row.receptive_field)
 
 
 def short_field(rf: dict[str, Any]) -> str:
@@ -78,11 +77,12 @@ def summary(report: Report, layers: bool = False) -> str:
     return "\n".join(lines)
 
 
-def entry(network: NetworkSpec, report: Report) -> dict[str, Any]:
+def entry(report: Report) -> dict[str, Any]:
     """One network's headline figures, for ``list`` and ``compare``."""
-    reported = network.reported
+    about = report.graph.about
+    reported, paper = about.reported, about.paper
     return {
-        "name": network.name,
+        "name": report.name,
         "input": _shape(report.input_shape),
         "classes": report.output_shape[-1],
         "params": report.params,
@@ -94,7 +94,7 @@ def entry(network: NetworkSpec, report: Report) -> dict[str, Any]:
         "top1": reported.top1 if reported else None,
         "top5": reported.top5 if reported else None,
         "source": reported.source if reported and reported.top1 is not None else None,
-        "paper": f"{network.paper.title} ({network.paper.year})" if network.paper else None,
+        "paper": f"{paper.title} ({paper.year})" if paper else None,
     }
 
 

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-from pydantic import BaseModel
 
 from archspec.analysis.report import Report
 from archspec.api import Spec
 from archspec.backends.table import table
 from archspec.backends.text import field_summary, human, short_field
 from archspec.docs import markdown as md
-from archspec.spec.schema import BlockItem, NetworkSpec
+from archspec.errors import FieldPath
+from archspec.spec.schema import BlockItem, BlockRef, NetworkSpec
+from archspec.spec.visit import ItemWalker
 
 
 @dataclass(frozen=True)
@@ -71,31 +70,35 @@ def library_index(networks: list[Network]) -> str:
     ]) + "\n"
 
 
+class _BlocksUsed(ItemWalker[None]):
+    """Collects the blocks items use, directly or through other blocks, in order of first use."""
+
+    def __init__(self, blocks: dict[str, BlockRef]) -> None:
+        self.blocks = blocks
+        self.used: list[str] = []
+
+    def use(self, name: str) -> None:
+        """Record a block and walk its definition, on first use."""
+        if name in self.blocks and name not in self.used:
+            self.used.append(name)
+            self.visit(self.blocks[name].definition.body, (), None)
+
+    def visit_block(self, item: BlockItem, path: FieldPath, context: None) -> None:
+        """A block use."""
+        self.use(item.block)
+
+
 def _blocks_used(spec: Spec) -> list[str]:
     """Names of the blocks the network uses, directly or through other blocks, in order of first use."""
-    used: list[str] = []
-
-    def use(name: str) -> None:
-        if name in spec.blocks and name not in used:
-            used.append(name)
-            visit(spec.blocks[name].definition.body)
-
-    def visit(value: Any) -> None:
-        if isinstance(value, BlockItem):
-            use(value.block)
-        if isinstance(value, BaseModel):
-            for name in type(value).model_fields:
-                visit(getattr(value, name))
-        elif isinstance(value, list):
-            for element in value:
-                visit(element)
-
+    walker = _BlocksUsed(spec.blocks)
     network = spec.network
-    visit(network.stem)
+    for item in network.stem:
+        walker.visit(item, (), None)
     for row in network.stages:
-        use(row.block)
-    visit(network.head)
-    return used
+        walker.use(row.block)
+    for item in network.head:
+        walker.visit(item, (), None)
+    return walker.used
 
 
 def _verification(net: Network) -> list[str]:
@@ -163,7 +166,7 @@ def library_page(net: Network, library: Path) -> str:
         lines += ["## Notes", "", md.prose(network.notes), ""]
     lines += ["## The paper's table", "", "As `archspec table` prints it: the rows as written, then the computed "
               "input resolution, channels, output, params, MACs and receptive field.", "",
-              table(net.spec, "markdown").rstrip(), "",
+              table(net.spec.graph, "markdown").rstrip(), "",
               "## Diagram", "", f"![{net.name} at block level](../gallery/{net.name}.svg)", "",
               "## The spec", "", "```yaml", net.path.read_text().rstrip(), "```"]
     return "\n".join(lines) + "\n"

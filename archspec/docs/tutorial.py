@@ -43,5 +43,5 @@ def tutorial_diagrams(page: Path) -> dict[str, bytes]:
         for fence in fences(markdown):
             if fence.title:
                 (Path(folder) / fence.title).write_text(fence.body)
-        return {f"tutorial/{name}.svg": render(diagram(load(Path(folder) / f"{name}.yaml"), "block"), "svg")
+        return {f"tutorial/{name}.svg": render(diagram(load(Path(folder) / f"{name}.yaml").graph, "block"), "svg")
                 for name in names}

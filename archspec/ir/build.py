@@ -13,7 +13,7 @@ from typing import Any, NamedTuple
 from pydantic import ValidationError
 
 from archspec.errors import FieldPath, GraphError, Site, SpecError
-from archspec.ir.graph import Graph, Node, collection_paused
+from archspec.ir.graph import About, Graph, Node, Stage, collection_paused
 from archspec.ops import OPS
 from archspec.ops.base import ShapeError
 from archspec.spec.expr import ExprError, checked, referenced_name, resolve
@@ -113,7 +113,7 @@ class Builder(ItemVisitor[Flow, str]):
                  head_source: Source | None = None) -> None:
         self.spec, self.source, self.blocks = spec, source, blocks
         self.head_source = head_source or source  # a replaced head comes from a file of its own
-        self.graph = Graph(spec.name)
+        self.graph = Graph(spec.name, about=About(spec.description, spec.paper, spec.reported))
         self.side_outputs: list[str] = []
         self.variables = dict(spec.variables)
         self.variable_origins = {k: Site(source, ("variables", k)) for k in spec.variables}
@@ -157,8 +157,7 @@ class Builder(ItemVisitor[Flow, str]):
     def _section(self, name: str, items: list[Item], x: str, source: Source | None = None) -> str:
         if not items:
             return x
-        self.graph.stages.append(name)
-        self.graph.stage_inputs[name] = self.graph[x].shape
+        self.graph.stages[name] = Stage(name, self.graph[x].shape)
         scope = self._network_scope(name, name, source)
         for i, item in enumerate(items):
             x = self._item(item, x, scope, (name, i))
@@ -184,9 +183,7 @@ class Builder(ItemVisitor[Flow, str]):
         name = row.name or f"stage{index + 1}"
         if name in self.graph.stages or name in ("stem", "head", "input"):
             raise self.source.error((*path, "name"), f"duplicate stage name {name!r}")
-        self.graph.stages.append(name)
-        self.graph.stage_inputs[name] = self.graph[x].shape
-        self.graph.stage_rows[name] = index
+        input_shape = self.graph[x].shape
         scope = self._network_scope(name, name)
         if row.resolution is not None:
             actual = self.graph[x].shape[1:]
@@ -198,7 +195,10 @@ class Builder(ItemVisitor[Flow, str]):
         if row.stride is not None:
             stride_path = (*path, written_key(self.source, path, "stride"))
             values["stride"] = self._value(row.stride, scope, stride_path)
-        self.graph.stage_values[name] = {**values, "n": n}
+        written = self.source.data_at(path)
+        self.graph.stages[name] = Stage(name, input_shape, index, row.block, row.block in self.blocks,
+                                        tuple(written) if isinstance(written, dict) else (*values, "n"),
+                                        {**values, "n": n})
         entry = x
         first_block = block_index
 

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import networkx as nx
 
 from archspec.errors import GraphError, Location, Site
 from archspec.ops.base import Cost, Op, Shape
+
+if TYPE_CHECKING:
+    from archspec.spec.schema import Paper, Reported
 
 
 @contextmanager
@@ -42,9 +45,16 @@ class ReceptiveField(NamedTuple):
     is_global: bool = False
 
 
+class PassNotRun(GraphError):
+    """An analysis result was read before the pass that writes it ran."""
+
+
 @dataclass(eq=False)
 class Node:
-    """One primitive op (or the input) with its attributes, place in the spec, and analysis annotations."""
+    """One primitive op (or the input) with its attributes, place in the spec, and analysis annotations.
+
+    ``cost`` and ``rf`` are written by the analysis passes; reading one before its pass ran raises PassNotRun.
+    """
 
     name: str
     op: Op | None
@@ -54,8 +64,30 @@ class Node:
     block: str | None
     origin: Site | Location | None
     shape: Shape = ()
-    cost: Cost | None = None
-    rf: ReceptiveField | None = None
+    _cost: Cost | None = field(default=None, repr=False)
+    _rf: ReceptiveField | None = field(default=None, repr=False)
+
+    @property
+    def cost(self) -> Cost:
+        """Parameters, buffers, MACs and other ops (the cost pass)."""
+        if self._cost is None:
+            raise PassNotRun(f"{self.name}: costs not analysed yet (run archspec.analysis.analyze_graph)")
+        return self._cost
+
+    @cost.setter
+    def cost(self, value: Cost) -> None:
+        self._cost = value
+
+    @property
+    def rf(self) -> ReceptiveField:
+        """Receptive field of one output position (the receptive-field pass)."""
+        if self._rf is None:
+            raise PassNotRun(f"{self.name}: receptive field not analysed yet (run archspec.analysis.analyze_graph)")
+        return self._rf
+
+    @rf.setter
+    def rf(self, value: ReceptiveField) -> None:
+        self._rf = value
 
     @property
     def is_input(self) -> bool:
@@ -72,24 +104,53 @@ class Node:
         return "input" if self.op is None else self.op.label(self.attrs)
 
 
+@dataclass(frozen=True)
+class Stage:
+    """One section of the network: the stem, the head, or a row of the paper's table as the spec wrote it."""
+
+    name: str
+    input_shape: Shape
+    row: int | None = None  # index of its row in the spec's table; None for stem and head
+    block: str | None = None  # the block or primitive op the row repeats
+    is_block: bool = False  # whether ``block`` names a block (not a primitive op)
+    written: tuple[str, ...] = ()  # the row's keys as written, in order (aliases as spelled: ``s``, ``layers``)
+    values: Mapping[str, Any] = field(default_factory=dict)  # its arguments, n, and stride when written, evaluated
+
+    @property
+    def repeats(self) -> int:
+        """How many times the row's block runs (1 for stem and head)."""
+        return int(self.values.get("n", 1))
+
+
+@dataclass(frozen=True)
+class About:
+    """What the spec says of the network besides its structure: description, paper and published figures."""
+
+    description: str | None = None
+    paper: Paper | None = None
+    reported: Reported | None = None
+
+
 @dataclass
 class Graph:
-    """A network as a DAG of Nodes, with its input, main output and side outputs."""
+    """A network as a DAG of Nodes, with its input, main output and side outputs.
+
+    ``digraph`` is the same graph as a networkx DiGraph (vertex attribute ``node``; an edge per tensor read,
+    attribute ``shape`` once shapes are known), kept up to date as nodes are added, for networkx's algorithms.
+    """
 
     name: str
     spec_hash: str = ""  # the content hash of the spec it was built from (Spec.content_hash)
+    about: About = field(default_factory=About)
     nodes: dict[str, Node] = field(default_factory=dict)
     input: str = "input"
     outputs: list[str] = field(default_factory=list)
-    stages: list[str] = field(default_factory=list)
-    stage_inputs: dict[str, Shape] = field(default_factory=dict)  # input shape of each stage (table row)
-    stage_rows: dict[str, int] = field(default_factory=dict)  # stage name -> index of its row in the spec
-    # stage name -> the row's fields as evaluated: its arguments, n, and stride when written
-    stage_values: dict[str, dict[str, Any]] = field(default_factory=dict)
-    memory: Any = None  # set by the memory pass
+    stages: dict[str, Stage] = field(default_factory=dict)  # in network order: stem, table rows, head
+    digraph: nx.DiGraph = field(default_factory=nx.DiGraph, repr=False)
+    _memory: Memory | None = field(default=None, repr=False)
     _users: dict[str, list[str]] = field(default_factory=dict, repr=False)
     _below: dict[str, str] = field(default_factory=dict, repr=False)  # dotted prefix -> first node named below it
-    _digraph: nx.DiGraph | None = field(default=None, repr=False)
+    results: dict[str, Any] = field(default_factory=dict, repr=False)  # results of on-demand passes, by pass
 
     def add(self, node: Node) -> Node:
         """Insert a node after its inputs; names must be unique, and no name may also be the namespace (dotted
@@ -109,32 +170,27 @@ class Graph:
             self._below.setdefault(prefix, node.name)
         self.nodes[node.name] = node
         self._users[node.name] = []
+        self.digraph.add_node(node.name, node=node)
         for source in node.inputs:
             if source in self._users:
                 self._users[source].append(node.name)
-        self._digraph = None
+                self.digraph.add_edge(source, node.name, shape=self.nodes[source].shape)
         return node
 
     @property
-    def digraph(self) -> nx.DiGraph:
-        """The networkx view: one vertex per node (attribute ``node``), one edge per tensor (``shape``)."""
-        if self._digraph is None:
-            digraph = nx.DiGraph()
-            digraph.add_nodes_from((name, {"node": node}) for name, node in self.nodes.items())
-            digraph.add_edges_from((source, node.name, {"shape": self.nodes[source].shape})
-                                   for node in self.nodes.values() for source in node.inputs)
-            self._digraph = digraph
-        return self._digraph
+    def memory(self) -> Memory:
+        """Activation memory (the memory pass)."""
+        if self._memory is None:
+            raise PassNotRun("activation memory not analysed yet (run archspec.analysis.analyze_graph)")
+        return self._memory
+
+    @memory.setter
+    def memory(self, value: Memory) -> None:
+        self._memory = value
 
     def ancestors(self, name: str) -> set[str]:
         """Every node ``name`` depends on, and itself."""
-        seen, stack = {name}, [name]
-        while stack:
-            for source in self.nodes[stack.pop()].inputs:
-                if source not in seen:
-                    seen.add(source)
-                    stack.append(source)
-        return seen
+        return {name, *nx.ancestors(self.digraph, name)}
 
     def __iter__(self) -> Iterator[Node]:
         """Nodes in insertion order, which is a topological order."""
@@ -147,13 +203,30 @@ class Graph:
         return self.nodes[name]
 
     def users(self, name: str) -> list[str]:
-        """Names of the nodes consuming ``name``'s output, in graph order."""
+        """Names of the nodes consuming ``name``'s output, in graph order (once per input they read it as)."""
         return self._users[name]
 
     @property
     def output(self) -> Node:
         """The main output node."""
         return self.nodes[self.outputs[0]]
+
+    @property
+    def rows(self) -> list[Stage]:
+        """The stages that are rows of the paper's table, in order."""
+        return [stage for stage in self.stages.values() if stage.row is not None]
+
+
+@dataclass(frozen=True)
+class Memory:
+    """Activation elements per sample: the sum over all node outputs, and the inference peak.
+
+    The peak frees each output after its last consumer runs, in the graph's execution order;
+    the input is counted as live until its last use.
+    """
+
+    total: int
+    peak: int
 
 
 # Every figure an analysis computes (a node's params, MACs, receptive field, activation elements, and their totals)

@@ -1,6 +1,8 @@
-"""Graph invariants: inputs exist and come first (so the graph is acyclic), arity respected, shapes annotated."""
+"""Graph invariants: inputs exist and come first, no cycle, arity respected, shapes annotated, outputs exist."""
 
 from __future__ import annotations
+
+import networkx as nx
 
 from archspec.errors import GraphError
 from archspec.ir.graph import Graph
@@ -8,7 +10,11 @@ from archspec.ir.graph import Graph
 
 def verify(graph: Graph) -> None:
     """Raise a GraphError naming the first node that breaks an invariant."""
-    seen: set[str] = set()  # every input computed before its reader: a topological order, hence acyclic
+    if not nx.is_directed_acyclic_graph(graph.digraph):
+        cycle = nx.find_cycle(graph.digraph)
+        node = graph[cycle[0][0]]
+        raise GraphError(f"node {node.name!r} depends on itself: {' -> '.join(u for u, _ in cycle)}", node.origin)
+    seen: set[str] = set()  # every input computed before its reader: the order the compiled forward runs in
     for node in graph:
         for source in node.inputs:
             if source not in seen:

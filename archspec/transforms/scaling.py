@@ -171,9 +171,9 @@ def scale(spec: Spec, multipliers: Multipliers, *, name: str | None = None,
     data.setdefault("input", {})["resolution"] = new_hw[0] if new_hw[0] == new_hw[1] else list(new_hw)
     scaled = Spec(_validate(data, spec.source), spec.source, spec.blocks)
     graph = scaled.graph  # builds and checks the scaled network
-    for stage, index in graph.stage_rows.items():
-        if index in had_resolution and len(graph.stage_inputs[stage]) == 3:
-            data["stages"][index]["resolution"] = graph.stage_inputs[stage][1]
+    for stage in graph.rows:
+        if stage.row in had_resolution and len(stage.input_shape) == 3:
+            data["stages"][stage.row]["resolution"] = stage.input_shape[1]
     result = Spec(_validate(data, spec.source), spec.source, spec.blocks)
     return result, Achieved(
         depth=_ratio(scaler.repeats, _total_repeats(network)),
