@@ -6,6 +6,7 @@ import operator
 
 import torch
 from torch import fx, nn
+from torch.fx.graph_module import _USER_PRESERVED_ATTRIBUTES_KEY
 
 from archspec.analysis.in_place import in_place_inputs
 from archspec.ir.graph import Graph
@@ -22,6 +23,9 @@ def to_module(graph: Graph, *, initialise: bool = True) -> fx.GraphModule:
     and the module works with ``torch.compile`` and ``torch.export``. With several outputs (auxiliary heads)
     the forward returns a tuple: main output first. With ``initialise=False`` the modules are built on the meta
     device and then given uninitialised storage: fast, for when every tensor will be loaded anyway.
+    The module records the spec it was compiled from in two plain attributes, ``spec_name`` and ``spec_hash``
+    (``Spec.content_hash``), which ``save_weights`` and ``load_weights`` check; they survive ``torch.save`` /
+    ``torch.load(weights_only=False)`` and ``copy.deepcopy``.
     """
     if not initialise:
         with torch.device("meta"):
@@ -52,7 +56,13 @@ def to_module(graph: Graph, *, initialise: bool = True) -> fx.GraphModule:
             values[node.name] = code.call_function(function, args, kwargs)
     outputs = [values[name] for name in graph.outputs]
     code.output(outputs[0] if len(outputs) == 1 else tuple(outputs))
-    return fx.GraphModule(_ordered_root(modules), code, class_name=_class_name(graph.name))
+    model = fx.GraphModule(_ordered_root(modules), code, class_name=_class_name(graph.name))
+    spec = {"spec_name": graph.name, "spec_hash": graph.spec_hash}
+    for attribute, value in spec.items():
+        setattr(model, attribute, value)
+    # GraphModule's deepcopy rebuilds the module and keeps only the attributes listed here (torch.save keeps all)
+    model.meta[_USER_PRESERVED_ATTRIBUTES_KEY] = spec
+    return model
 
 
 def _ordered_root(modules: dict[str, nn.Module]) -> nn.Module:
