@@ -135,8 +135,7 @@ class About:
 class Graph:
     """A network as a DAG of Nodes, with its input, main output and side outputs.
 
-    ``digraph`` is the same graph as a networkx DiGraph (vertex attribute ``node``; an edge per tensor read,
-    attribute ``shape`` once shapes are known), kept up to date as nodes are added, for networkx's algorithms.
+    ``digraph`` is the same graph as a networkx DiGraph, for networkx's algorithms (see docs/architecture.md).
     """
 
     name: str
@@ -146,7 +145,7 @@ class Graph:
     input: str = "input"
     outputs: list[str] = field(default_factory=list)
     stages: dict[str, Stage] = field(default_factory=dict)  # in network order: stem, table rows, head
-    digraph: nx.DiGraph = field(default_factory=nx.DiGraph, repr=False)
+    _digraph: nx.DiGraph | None = field(default=None, repr=False)
     _memory: Memory | None = field(default=None, repr=False)
     _users: dict[str, list[str]] = field(default_factory=dict, repr=False)
     _below: dict[str, str] = field(default_factory=dict, repr=False)  # dotted prefix -> first node named below it
@@ -170,12 +169,23 @@ class Graph:
             self._below.setdefault(prefix, node.name)
         self.nodes[node.name] = node
         self._users[node.name] = []
-        self.digraph.add_node(node.name, node=node)
         for source in node.inputs:
             if source in self._users:
                 self._users[source].append(node.name)
-                self.digraph.add_edge(source, node.name, shape=self.nodes[source].shape)
+        self._digraph = None
         return node
+
+    @property
+    def digraph(self) -> nx.DiGraph:
+        """The graph as a networkx DiGraph: one vertex per node (attribute ``node``), one edge per tensor read
+        (attribute ``shape``); made on first use and again after a change, since analysis never needs it."""
+        if self._digraph is None:
+            digraph = nx.DiGraph()
+            digraph.add_nodes_from((name, {"node": node}) for name, node in self.nodes.items())
+            digraph.add_edges_from((source, node.name, {"shape": self.nodes[source].shape})
+                                   for node in self.nodes.values() for source in node.inputs if source in self.nodes)
+            self._digraph = digraph
+        return self._digraph
 
     @property
     def memory(self) -> Memory:
@@ -189,8 +199,14 @@ class Graph:
         self._memory = value
 
     def ancestors(self, name: str) -> set[str]:
-        """Every node ``name`` depends on, and itself."""
-        return {name, *nx.ancestors(self.digraph, name)}
+        """Every node ``name`` depends on, and itself: ``networkx.ancestors(graph.digraph, name) | {name}``."""
+        seen, stack = {name}, [name]
+        while stack:
+            for source in self.nodes[stack.pop()].inputs:
+                if source not in seen:
+                    seen.add(source)
+                    stack.append(source)
+        return seen
 
     def __iter__(self) -> Iterator[Node]:
         """Nodes in insertion order, which is a topological order."""

@@ -10,14 +10,11 @@ from archspec.ir.graph import Graph
 
 def verify(graph: Graph) -> None:
     """Raise a GraphError naming the first node that breaks an invariant."""
-    if not nx.is_directed_acyclic_graph(graph.digraph):
-        cycle = nx.find_cycle(graph.digraph)
-        node = graph[cycle[0][0]]
-        raise GraphError(f"node {node.name!r} depends on itself: {' -> '.join(u for u, _ in cycle)}", node.origin)
     seen: set[str] = set()  # every input computed before its reader: the order the compiled forward runs in
     for node in graph:
         for source in node.inputs:
             if source not in seen:
+                _refuse_cycle(graph)
                 raise GraphError(f"node {node.name!r} reads {source!r} before it is computed", node.origin)
         if node.op is not None:
             arity = node.op.arity
@@ -31,3 +28,14 @@ def verify(graph: Graph) -> None:
     missing = [name for name in graph.outputs if name not in graph.nodes]
     if missing or not graph.outputs:
         raise GraphError(f"graph outputs {missing or 'none'} are not nodes")
+
+
+def _refuse_cycle(graph: Graph) -> None:
+    """Raise a GraphError naming the cycle, if the graph has one (an input read before it is computed may be)."""
+    try:
+        cycle = nx.find_cycle(graph.digraph)
+    except nx.NetworkXNoCycle:
+        return
+    node = graph[cycle[0][0]]
+    path = " -> ".join([*(u for u, _ in cycle), cycle[0][0]])
+    raise GraphError(f"node {node.name!r} depends on itself: {path}", node.origin)
