@@ -7,13 +7,14 @@ Shapes are inferred while expanding, because block parameters may depend on the 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any, NamedTuple
 
 from pydantic import ValidationError
 
 from archspec.errors import FieldPath, GraphError, Site, SpecError
 from archspec.ir.graph import About, Graph, Node, Stage, collection_paused
+from archspec.ir.scope import Namer, Scope, attrs_key, qualify
 from archspec.ops import OPS
 from archspec.ops.base import ShapeError
 from archspec.spec.expr import ExprError, checked, referenced_name, resolve
@@ -41,62 +42,6 @@ MAX_BLOCK_DEPTH = 32
 MAX_NODES = 20_000
 MAX_ITEMS = 100_000
 MAX_NESTING = 200
-
-
-class Namer:
-    """Hands out default names (``0``, ``1``, ...) for unnamed items and unique names for merge nodes."""
-
-    def __init__(self) -> None:
-        self.index = 0
-        self.merges: dict[str, int] = {}
-
-    def next_index(self) -> str:
-        name = str(self.index)
-        self.index += 1
-        return name
-
-    def merge(self, kind: str) -> str:
-        count = self.merges.get(kind, 0)
-        self.merges[kind] = count + 1
-        return kind if count == 0 else f"{kind}_{count}"
-
-
-@dataclass
-class Scope:
-    """What an item sees while it expands: values by name, where each was written, and its context."""
-
-    values: dict[str, Any]
-    origins: dict[str, Site]
-    source: Source
-    prefix: str
-    namer: Namer
-    stage: str
-    block: str | None = None
-    depth: int = 0
-    context: str = ""
-    call_site: Site | None = None  # where the network file uses the outermost block
-
-    def child(self, prefix: str) -> Scope:
-        """A scope for a named sub-namespace."""
-        return replace(self, prefix=prefix, namer=Namer())
-
-
-def _attrs_key(kind: str, values: dict[str, Any]) -> tuple[Any, ...] | None:
-    """A key for an op's resolved attribute values that tells 1, 1.0 and True apart; None if unhashable."""
-    def typed(value: Any) -> Any:
-        return (list, *map(typed, value)) if isinstance(value, list) else (type(value), value)
-
-    key = (kind, *((name, typed(value)) for name, value in values.items()))
-    try:
-        hash(key)
-    except TypeError:
-        return None
-    return key
-
-
-def qualify(prefix: str, name: str) -> str:
-    """Join a namespace prefix and a name with a dot."""
-    return f"{prefix}.{name}" if prefix else name
 
 
 class Flow(NamedTuple):
@@ -343,7 +288,7 @@ class Builder(ItemVisitor[Flow, str]):
     def _attrs(self, op, kind: str, raw: dict[str, tuple[Any, Site]], scope: Scope, path: FieldPath) -> Any:
         """The op's validated attributes, reused when the same values were validated before."""
         values = self._values(raw, scope)
-        key = _attrs_key(kind, values)
+        key = attrs_key(kind, values)
         if key is not None and key in self.attrs_seen:
             return self.attrs_seen[key]
         try:
