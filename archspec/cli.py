@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from archspec.api import MAX_CLASSES, MAX_PIXELS, Spec, load
 from archspec.backends.onnx_export import MAX_OPSET, MIN_OPSET
-from archspec.errors import EXIT_USAGE, ArchspecError, OutputError, SpecError, printable
+from archspec.errors import EXIT_USAGE, ArchspecError, SpecError, printable
 from archspec.flags import integer, parse_assignments, size
 from archspec.library import default_library, library_files
 from archspec.outputs import check_target, write_atomically
@@ -87,7 +87,9 @@ def cmd_build(args: argparse.Namespace) -> int:
             write_atomically(args.output, lambda tmp: save_weights(model, tmp))
             notes.append(f"saved the weights (safetensors, tagged with the spec's content hash) to {args.output}")
         elif args.output:
-            write_atomically(args.output, lambda tmp: _save_module(model, tmp))
+            from archspec.backends.checkpoint import save_module
+
+            write_atomically(args.output, lambda tmp: save_module(model, tmp))
             notes.append(f"saved the whole module (torch.save; load with torch.load(..., weights_only=False)) "
                          f"to {args.output}")
     if args.json:
@@ -95,13 +97,6 @@ def cmd_build(args: argparse.Namespace) -> int:
     else:
         print("\n\n".join([summary(report, layers=args.layers), *notes]))
     return 0
-
-
-def _save_module(model: nn.Module, path: str) -> None:
-    import torch
-
-    with open(path, "wb") as file:  # a file object: a full disk is then an OSError, not torch's RuntimeError
-        torch.save(model, file)
 
 
 def cmd_export(args: argparse.Namespace) -> int:
@@ -128,11 +123,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     """Analyse every spec of a folder and print one row each."""
     from archspec.backends.text import overview
 
-    folder = Path(args.folder) if args.folder else default_library()
-    paths = library_files(folder)
-    if not paths:
-        raise SpecError(f"no spec files in {str(folder)!r}")
-    return _overview(args, [str(p) for p in paths], overview)
+    return _overview(args, [str(p) for p in _library_paths(args)], overview)
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
@@ -210,40 +201,30 @@ def cmd_plot(args: argparse.Namespace) -> int:
 
 def cmd_gallery(args: argparse.Namespace) -> int:
     """Write the block-level diagram of every spec of the library and a page listing them."""
-    from archspec.backends.diagram import diagram, render
-    from archspec.backends.gallery import GalleryItem, gallery_page
-    from archspec.backends.text import entry
+    from archspec.backends.gallery import gallery_item, write_gallery
 
+    paths = _library_paths(args)
+    out = Path(args.output_dir)
+    check_target(out / "gallery.md")
+    made, failed = {}, 0
+    for path in paths:
+        try:
+            made[path.stem] = gallery_item(load(path).graph, path.stem)
+        except ArchspecError as exc:
+            failed += 1
+            print(printable(str(exc)), file=sys.stderr)
+    images = write_gallery(out, made, keep={path.stem for path in paths})
+    print(f"wrote {len(made)} diagrams to {images}/ and the page {out / 'gallery.md'}")
+    return EXIT_USAGE if failed else 0
+
+
+def _library_paths(args: argparse.Namespace) -> list[Path]:
+    """The spec files of ``args.folder`` (default: the library); none is an error."""
     folder = Path(args.folder) if args.folder else default_library()
     paths = library_files(folder)
     if not paths:
         raise SpecError(f"no spec files in {str(folder)!r}")
-    out = Path(args.output_dir)
-    images = out / "gallery"
-    check_target(out / "gallery.md")
-    try:
-        images.mkdir(exist_ok=True)
-    except OSError as exc:
-        raise OutputError(f"cannot make the folder {str(images)!r}: {exc.strerror}") from None
-    items, failed = [], 0
-    for path in paths:
-        try:
-            spec = load(path)
-            data = render(diagram(spec.graph, "block"), "svg")
-            report = spec.analyze()
-        except ArchspecError as exc:
-            failed += 1
-            print(printable(str(exc)), file=sys.stderr)
-            continue
-        write_atomically(str(images / f"{path.stem}.svg"), lambda tmp, data=data: Path(tmp).write_bytes(data))
-        items.append(GalleryItem(entry(report), report.graph.about.description,
-                                 f"gallery/{path.stem}.svg"))
-    for stale in set(images.glob("*.svg")) - {images / f"{p.stem}.svg" for p in paths}:
-        stale.unlink()
-    page = gallery_page(items)
-    write_atomically(str(out / "gallery.md"), lambda tmp: Path(tmp).write_text(page))
-    print(f"wrote {len(items)} diagrams to {images}/ and the page {out / 'gallery.md'}")
-    return EXIT_USAGE if failed else 0
+    return paths
 
 
 def _module_options(parser: argparse.ArgumentParser) -> None:

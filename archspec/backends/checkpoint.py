@@ -117,3 +117,11 @@ def first_mismatch(expected: dict[str, list[int]], found: dict[str, list[int]]) 
             return f"{name!r} is {found[name]} in the file but {shape} in the model"
     extra = [name for name in found if name not in expected]
     return f"{extra[0]!r} {found[extra[0]]} in the file is not in the model" if extra else None
+
+
+def save_module(model: nn.Module, path: str | os.PathLike[str]) -> None:
+    """Write the whole module with ``torch.save`` (load it with ``torch.load(path, weights_only=False)``)."""
+    import torch
+
+    with open(path, "wb") as file:  # a file object: a full disk is then an OSError, not torch's RuntimeError
+        torch.save(model, file)

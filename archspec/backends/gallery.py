@@ -3,19 +3,51 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from archspec.analysis.blocks import TIMES
-from archspec.backends.text import human
+from archspec.analysis.report import make_report
+from archspec.backends.diagram import diagram, render
+from archspec.backends.text import entry, human
+from archspec.errors import OutputError
+from archspec.ir.graph import Graph
+from archspec.outputs import write_atomically
+
+FOLDER = "gallery"  # the diagrams' folder, beside the page
 
 
 @dataclass(frozen=True)
 class GalleryItem:
-    """One network of the gallery: its ``text.entry`` figures, description and diagram (relative path)."""
+    """One network of the gallery: its ``text.entry`` figures, description, diagram (relative path) and SVG."""
 
     entry: dict[str, Any]
     description: str | None
     image: str
+    svg: bytes = b""
+
+
+def gallery_item(graph: Graph, stem: str) -> GalleryItem:
+    """The gallery's entry for one analysed network, its block-level diagram rendered (``stem``: the file name)."""
+    svg = render(diagram(graph, "block"), "svg")
+    return GalleryItem(entry(make_report(graph)), graph.about.description, f"{FOLDER}/{stem}.svg", svg)
+
+
+def write_gallery(out: Path, items: dict[str, GalleryItem], keep: set[str]) -> Path:
+    """Write ``out/gallery/<stem>.svg`` for each item and the page ``out/gallery.md``; diagrams of specs not in
+    ``keep`` are removed. The diagrams' folder."""
+    images = out / FOLDER
+    try:
+        images.mkdir(exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"cannot make the folder {str(images)!r}: {exc.strerror}") from None
+    for stem, item in items.items():
+        write_atomically(str(images / f"{stem}.svg"), lambda tmp, data=item.svg: Path(tmp).write_bytes(data))
+    for stale in set(images.glob("*.svg")) - {images / f"{stem}.svg" for stem in keep}:
+        stale.unlink()
+    page = gallery_page(list(items.values()))
+    write_atomically(str(out / "gallery.md"), lambda tmp: Path(tmp).write_text(page))
+    return images
 
 
 def gallery_page(items: list[GalleryItem]) -> str:
