@@ -15,7 +15,7 @@ from archspec.docs.tutorial import Fence, fences
 from tests.library import SPECS
 
 DOCS = SPECS.parent / "docs"
-PAGES = ["tutorial.md", "getting-started.md", "api.md"]
+PAGES = ["tutorial.md", "getting-started.md", "api.md", "architecture.md"]
 
 
 def sessions(fence: Fence) -> list[tuple[str, str]]:
