@@ -45,7 +45,7 @@ def paper_table(graph: Graph) -> tuple[list[str], list[list[Any]]]:
         if stage not in figures:
             continue
         if record.row is not None:
-            operator = _operator(graph, record, firsts[stage])
+            operator = _operator(record, firsts[stage])
             cells = [_value(record.values.get(_canonical(key))) for key in columns]
         else:  # stem and head: one summarised row each, written once
             operator = paper_words(members[stage])
@@ -79,7 +79,7 @@ def _input(shape: tuple[int, ...]) -> str:
     return "x".join(map(str, shape))
 
 
-def _operator(graph: Graph, record: Stage, first: Instance) -> str:
+def _operator(record: Stage, first: Instance) -> str:
     """The paper's name for a row: MBConv6, k5x5; a bracketed layer list; the block's name; a primitive's."""
     kind, values = record.block or "", record.values
     if kind in PAPER_NAMES:
@@ -87,13 +87,13 @@ def _operator(graph: Graph, record: Stage, first: Instance) -> str:
         return text + (f", k{values['k']}x{values['k']}" if "k" in values else "")
     if not record.is_block:
         return paper_words(first.nodes)
-    layers = main_path(graph, first)
-    if not layers or _is_multi_branch(graph, first):
+    layers = main_path(first)
+    if not layers or _is_multi_branch(first):
         return kind
     return f"[{'; '.join(_layer(node) for node in layers)}]" + (f" x {values['n']}" if values["n"] > 1 else "")
 
 
-def main_path(graph: Graph, instance: Instance) -> list[Node]:
+def main_path(instance: Instance) -> list[Node]:
     """The weighted layers (conv, linear, attention) on the instance's longest path to its output, in order:
     a projection shortcut or a dense connection is left out."""
     best: dict[str, list[Node]] = {}
@@ -104,7 +104,7 @@ def main_path(graph: Graph, instance: Instance) -> list[Node]:
     return best[instance.output.name]
 
 
-def _is_multi_branch(graph: Graph, instance: Instance) -> bool:
+def _is_multi_branch(instance: Instance) -> bool:
     """True when a merge joins more than two tensors or concatenates two made inside the block (Inception)."""
     names = {node.name for node in instance.nodes}
     for node in instance.nodes:
