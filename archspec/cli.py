@@ -7,7 +7,7 @@ import json
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from archspec.api import MAX_CLASSES, MAX_PIXELS, Spec, load
 from archspec.backends.onnx_export import MAX_OPSET, MIN_OPSET
@@ -24,11 +24,16 @@ SORT_KEYS = ("name", "params", "macs", "receptive_field", "top1")
 
 
 class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose usage errors are SpecErrors (one line, exit 2)."""
+
     def error(self, message: str) -> None:  # type: ignore[override]
         raise SpecError(f"{self.prog}: {message}")
 
 
-def _override_options(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+Options = TypeVar("Options", bound=argparse.ArgumentParser)
+
+
+def _override_options(parser: Options) -> Options:
     parser.add_argument("--num-classes", type=integer("--num-classes", 1, MAX_CLASSES), metavar="N",
                         help="override the number of classes")
     parser.add_argument("--image-size", type=integer("--image-size", 1, MAX_PIXELS), metavar="PX",
@@ -38,8 +43,8 @@ def _override_options(parser: argparse.ArgumentParser) -> argparse.ArgumentParse
     return parser
 
 
-def _spec_options() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
+def _spec_options() -> _Parser:
+    common = _Parser(add_help=False)
     common.add_argument("spec", help="spec file (YAML)")
     common.add_argument("--head", metavar="FILE.yaml",
                         help="replace the spec's head (transfer learning) with the one in FILE: 'head: [items]'")

@@ -108,7 +108,8 @@ def make_report(graph: Graph) -> Report:
         if name not in stages:
             continue
         last = graph[last_of_stage[name]]
-        stage_rows.append(Row(name, "stage", list(last.shape), *stages[name], field_data(last.rf)))
+        params, buffers, macs, other_ops = stages[name]
+        stage_rows.append(Row(name, "stage", list(last.shape), params, buffers, macs, other_ops, field_data(last.rf)))
     rf = headline_field(graph)
     return Report(
         name=graph.name,

@@ -53,14 +53,13 @@ class Box:
     @property
     def family(self) -> Family | None:
         """The family that colours the box: the one doing most MACs, else the first by PRIORITY."""
-        ops = [n for n in self.nodes if n.op is not None]
-        if not ops:
-            return None
         macs: dict[Family, int] = {}
-        for node in ops:
-            macs[node.op.family] = macs.get(node.op.family, 0) + node.cost.macs
-        present = {node.op.family for node in ops}
-        return max(present, key=lambda f: (macs[f], -PRIORITY.index(f)))
+        for node in self.nodes:
+            if node.op is not None:
+                macs[node.op.family] = macs.get(node.op.family, 0) + node.cost.macs
+        if not macs:
+            return None
+        return max(macs, key=lambda f: (macs[f], -PRIORITY.index(f)))
 
     @property
     def is_merge(self) -> bool:
@@ -315,7 +314,7 @@ def _node(dot: graphviz.Digraph, box: Box, level: str) -> None:
         figures.append(f"{_count(macs)} MACs")
     rows.append(_small(" · ".join(figures)))
     family = box.family
-    dot.node(box.id, _html(rows), fillcolor=COLOURS.get(family, "white"),
+    dot.node(box.id, _html(rows), fillcolor="white" if family is None else COLOURS[family],
              shape="oval" if box.is_merge and level != "stage" else "box", tooltip=graphviz.escape(box.id))
 
 

@@ -6,7 +6,7 @@ so both helpers work on any compiled module without the spec.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Self
 
 from torch import nn
 
@@ -14,7 +14,7 @@ from torch import nn
 class _AlwaysEval(nn.Module):
     """Mixin: ``train()`` leaves the module in eval mode, so frozen BatchNorm keeps its running statistics."""
 
-    def train(self, mode: bool = True) -> nn.Module:
+    def train(self, mode: bool = True) -> Self:
         """Switch to eval mode, whatever ``mode`` asks."""
         return super().train(False)
 
@@ -27,7 +27,7 @@ class FrozenBatchNorm2d(_AlwaysEval, nn.BatchNorm2d):
     """A BatchNorm2d of a frozen stage: always normalises with its running statistics."""
 
 
-_FROZEN = {nn.BatchNorm1d: FrozenBatchNorm1d, nn.BatchNorm2d: FrozenBatchNorm2d}
+_FROZEN: dict[type[nn.Module], type[nn.Module]] = {nn.BatchNorm1d: FrozenBatchNorm1d, nn.BatchNorm2d: FrozenBatchNorm2d}
 
 
 def freeze(model: nn.Module, stages: list[str]) -> nn.Module:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +43,7 @@ def write_gallery(out: Path, items: dict[str, GalleryItem], keep: set[str]) -> P
     except OSError as exc:
         raise OutputError(f"cannot make the folder {str(images)!r}: {exc.strerror}") from None
     for stem, item in items.items():
-        write_atomically(str(images / f"{stem}.svg"), lambda tmp, data=item.svg: Path(tmp).write_bytes(data))
+        write_atomically(str(images / f"{stem}.svg"), partial(_write_bytes, data=item.svg))
     for stale in set(images.glob("*.svg")) - {images / f"{stem}.svg" for stem in keep}:
         stale.unlink()
     page = gallery_page(list(items.values()))
@@ -73,3 +74,7 @@ def gallery_page(items: list[GalleryItem]) -> str:
             lines += [item.description, ""]
         lines.append(f"![{name} at block level]({item.image})")
     return "\n".join(lines) + "\n"
+
+
+def _write_bytes(path: str, data: bytes) -> None:
+    Path(path).write_bytes(data)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from functools import partial
 from pathlib import Path
 
 from archspec.api import load
@@ -64,8 +65,12 @@ def run(library: Path, docs: Path, parser: argparse.ArgumentParser, check: bool 
         target = docs / path
         if path in files:
             target.parent.mkdir(parents=True, exist_ok=True)
-            write_atomically(str(target), lambda tmp, data=files[path]: Path(tmp).write_bytes(data))
+            write_atomically(str(target), partial(_write_bytes, data=files[path]))
         else:
             target.unlink()
     print(f"{len(drift)} of the {len(files)} generated files under {docs}/ changed")
     return 0
+
+
+def _write_bytes(path: str, data: bytes) -> None:
+    Path(path).write_bytes(data)

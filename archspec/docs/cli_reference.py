@@ -13,7 +13,9 @@ def _usage(name: str, parser: argparse.ArgumentParser) -> str:
         if action.option_strings:
             continue
         word = action.metavar or action.dest
-        words.append({"?": f"[{word}]", "+": f"{word} [{word} ...]", "*": f"[{word} ...]"}.get(action.nargs, word))
+        word = word if isinstance(word, str) else " ".join(word)
+        forms = {"?": f"[{word}]", "+": f"{word} [{word} ...]", "*": f"[{word} ...]"}
+        words.append(forms.get(action.nargs, word) if isinstance(action.nargs, str) else word)
     if any(a.option_strings and not isinstance(a, argparse._HelpAction) for a in parser._actions):
         words.append("[options]")
     return " ".join(words)

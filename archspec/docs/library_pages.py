@@ -107,7 +107,7 @@ def _verification(net: Network) -> list[str]:
     twin = _twin(network)
     if twin:
         published = (" (and, where torchvision publishes them for its weights, the same GMACs)"
-                     if network.reference.torchvision else "")
+                     if network.reference is not None and network.reference.torchvision else "")
         lines.append(f"- **Its twin**, {twin}: the same parameters and buffers{published}; the same outputs "
                      "once `archspec.transfer_weights` has loaded the twin's (randomised) weights; output shapes, "
                      "parameters and MACs node by node against a forward pass and PyTorch's `FlopCounterMode`.")

@@ -42,7 +42,8 @@ def _member_entries(cls: type) -> list[str]:
         if name.startswith("_"):
             continue
         if isinstance(member, property | cached_property):
-            getter = member.fget if isinstance(member, property) else member.func
+            getter = member.func if isinstance(member, cached_property) else member.fget
+            assert getter is not None  # a property without a getter has nothing to document
             returns = inspect.signature(getter).return_annotation
             heading, doc = f"{cls.__name__}.{name} -> {_Raw(returns)}", inspect.getdoc(getter)
         elif inspect.isfunction(member):

@@ -166,7 +166,7 @@ def spec_reference() -> str:
     """The spec-language reference page, from the pydantic models and the op registry."""
     models = spec_models()
     items = item_models()
-    files = [schema.NetworkSpec, schema.BlockLibrary, schema.HeadSpec]
+    files: list[type[BaseModel]] = [schema.NetworkSpec, schema.BlockLibrary, schema.HeadSpec]
     parts = [m for m in models if m not in items and m not in files]
     lines = [
         "# Spec language reference", "", md.NOTE.format(source="archspec/spec/schema.py and archspec/ops"), "",
@@ -212,8 +212,9 @@ def _primitives_section() -> list[str]:
         names = list(op.Attrs.model_fields)
         attrs = ", ".join(f"[`{n}`](#op-{op.name})" for n in names) if names else ""
         doc = md.docstring((inspect.getdoc(type(op)) or "").splitlines()[0])
-        if getattr(op, "torch_class", None):  # the activations share one class and docstring
-            doc += f" `torch.nn.{op.torch_class}`"
+        torch_class = getattr(op, "torch_class", None)
+        if torch_class:  # the activations share one class and docstring
+            doc += f" `torch.nn.{torch_class}`"
         rows.append([f"`{op.name}`", ", ".join(f"`{a}`" for a in op.aliases), op.family.value,
                      "1" if op.arity == 1 else "2 or more", attrs, doc])
     lines = ["## Primitives {#primitives}", "",

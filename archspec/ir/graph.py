@@ -180,7 +180,7 @@ class Graph:
         """The graph as a networkx DiGraph: one vertex per node (attribute ``node``), one edge per tensor read
         (attribute ``shape``); made on first use and again after a change, since analysis never needs it."""
         if self._digraph is None:
-            digraph = nx.DiGraph()
+            digraph: nx.DiGraph[str] = nx.DiGraph()
             digraph.add_nodes_from((name, {"node": node}) for name, node in self.nodes.items())
             digraph.add_edges_from((source, node.name, {"shape": self.nodes[source].shape})
                                    for node in self.nodes.values() for source in node.inputs if source in self.nodes)

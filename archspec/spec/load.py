@@ -177,7 +177,7 @@ class Resolver:
     def check(self) -> dict[str, BlockRef]:
         """Check ops, blocks and arguments everywhere; reject cyclic block references."""
         checker = ItemChecker(self.blocks)
-        uses = nx.DiGraph()
+        uses: nx.DiGraph[str] = nx.DiGraph()
         for ref in self.blocks.values():
             uses.add_node(ref.name)
             for key in ("channel_params", "depth_params"):

@@ -6,6 +6,7 @@ import difflib
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 
 from archspec.errors import FieldPath
 from archspec.ops import OPS
@@ -57,7 +58,7 @@ def _holds(data: Any, part: Any) -> bool:
     return isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data)
 
 
-def describe_error(error: dict[str, Any]) -> str:
+def describe_error(error: ErrorDetails) -> str:
     """A short, plain message for one pydantic error."""
     kind, ctx, got = error["type"], error.get("ctx") or {}, quoted(error.get("input"))
     if kind == "missing":
@@ -126,7 +127,7 @@ def validate(model: type[BaseModel], data: Any, source: Source, base: FieldPath 
         raise source.error(path, describe_error(error), key=error["type"] == "extra_forbidden") from None
 
 
-def first_error(exc: ValidationError) -> dict[str, Any]:
+def first_error(exc: ValidationError) -> ErrorDetails:
     """The most specific error: pydantic reports one per union member, so prefer the deepest location."""
     errors = exc.errors()
     return max(errors, key=lambda e: (len(e["loc"]), -errors.index(e)))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -26,13 +26,22 @@ from archspec.spec.source import Source
 ROW_ALIASES: dict[str, tuple[str, ...]] = {"stride": ("s",), "n": ("repeats", "layers"), "block": ("op", "operator")}
 
 Scalar = int | float | str | bool | None
-Pixels = bounded_int(1, 16384)
-Repeats = bounded_int(1, 10_000)
-Figure = bounded_int(1, MAX_INT)
-Small = bounded_int(1, 1024)
-Index = bounded_int(0, 1024)
-Channels = bounded_int(1, 4096)
-Year = bounded_int(1980, 2100)
+if TYPE_CHECKING:  # plain integers to the type checker; the bounds are pydantic's to check
+    Pixels = int
+    Repeats = int
+    Figure = int
+    Small = int
+    Index = int
+    Channels = int
+    Year = int
+else:
+    Pixels = bounded_int(1, 16384)
+    Repeats = bounded_int(1, 10_000)
+    Figure = bounded_int(1, MAX_INT)
+    Small = bounded_int(1, 1024)
+    Index = bounded_int(0, 1024)
+    Channels = bounded_int(1, 4096)
+    Year = bounded_int(1980, 2100)
 Value = Scalar | list[Any]
 Name = Annotated[str, AfterValidator(check_name)]
 

@@ -163,11 +163,9 @@ def scale(spec: Spec, multipliers: Multipliers, *, name: str | None = None,
     data["stages"] = [scaler.row(row) for row in data.get("stages", [])]
     old = network.input.resolution
     old_hw = old if isinstance(old, tuple) else (old, old)
-    if multipliers.image_size is not None:
-        new_hw = (multipliers.image_size, multipliers.image_size)
-    else:
-        step = scaling.resolution_divisor
-        new_hw = tuple(max(step, round(float(s * multipliers.resolution) / step) * step) for s in old_hw)
+    step, factor = scaling.resolution_divisor, multipliers.resolution
+    new_hw = ((multipliers.image_size, multipliers.image_size) if multipliers.image_size is not None else
+              (_resolution(old_hw[0], factor, step), _resolution(old_hw[1], factor, step)))
     data.setdefault("input", {})["resolution"] = new_hw[0] if new_hw[0] == new_hw[1] else list(new_hw)
     scaled = Spec(_validate(data, spec.source), spec.source, spec.blocks)
     graph = scaled.graph  # builds and checks the scaled network
@@ -182,6 +180,11 @@ def scale(spec: Spec, multipliers: Multipliers, *, name: str | None = None,
     )
 
 
+def _resolution(pixels: int, multiplier: Fraction, step: int) -> int:
+    """``pixels`` scaled, to the nearest multiple of ``step`` (at least ``step``)."""
+    return max(step, round(float(pixels * multiplier) / step) * step)
+
+
 def _validate(data: dict[str, Any], source: Source) -> NetworkSpec:
     try:
         return validate(NetworkSpec, data, source)
@@ -190,7 +193,7 @@ def _validate(data: dict[str, Any], source: Source) -> NetworkSpec:
 
 
 def _total_repeats(network: NetworkSpec) -> int:
-    return sum(row.n for row in network.stages if isinstance(row.n, int))
+    return sum(n for n in (row.n for row in network.stages) if isinstance(n, int))
 
 
 def _ratio(pairs: list[tuple[int, int]], total: int) -> float:
