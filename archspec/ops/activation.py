@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, ClassVar, Literal
 
-from archspec.ops.base import Family, Op, OpAttrs, Shape
+from archspec.ops.base import Family, NoAttrs, Op, OpAttrs, Shape
 
 if TYPE_CHECKING:
     from torch import nn
@@ -28,13 +28,13 @@ def activation_module(name: str, slope: float = LEAKY_SLOPE) -> nn.Module:
     return getattr(nn, ACTIVATIONS[ACTIVATION_ALIASES.get(name, name)])()
 
 
-class Activation(Op):
+class Activation(Op[NoAttrs]):
     """An element-wise activation (one op per output element)."""
 
     family = Family.ACTIVATION
     torch_class: ClassVar[str]
 
-    def module(self, a, inputs: list[Shape], output: Shape):
+    def module(self, a: NoAttrs, inputs: list[Shape], output: Shape) -> nn.Module:
         return activation_module(self.name)
 
 
@@ -51,14 +51,14 @@ class ActivationAttrs(OpAttrs):
     slope: float = LEAKY_SLOPE
 
 
-class NamedActivation(Op):
+class NamedActivation(Op[ActivationAttrs]):
     """An element-wise activation chosen by its ``fn`` attribute: ``{op: activation, fn: $act}``."""
 
     name = "activation"
     family = Family.ACTIVATION
     Attrs = ActivationAttrs
 
-    def module(self, a: ActivationAttrs, inputs: list[Shape], output: Shape):
+    def module(self, a: ActivationAttrs, inputs: list[Shape], output: Shape) -> nn.Module:
         return activation_module(a.fn, a.slope)
 
     def label(self, a: ActivationAttrs) -> str:
@@ -71,14 +71,14 @@ class LeakyReLUAttrs(OpAttrs):
     slope: float = LEAKY_SLOPE
 
 
-class LeakyReLU(Op):
+class LeakyReLU(Op[LeakyReLUAttrs]):
     """Leaky ReLU: x for x > 0, slope * x otherwise (YOLO uses 0.1)."""
 
     name = "leaky_relu"
     family = Family.ACTIVATION
     Attrs = LeakyReLUAttrs
 
-    def module(self, a: LeakyReLUAttrs, inputs: list[Shape], output: Shape):
+    def module(self, a: LeakyReLUAttrs, inputs: list[Shape], output: Shape) -> nn.Module:
         return activation_module(self.name, a.slope)
 
 

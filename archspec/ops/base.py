@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
-from typing import TYPE_CHECKING, Annotated, Any, ClassVar, NamedTuple
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Generic, NamedTuple, TypeVar
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
     from torch import nn
 
 Shape = tuple[int, ...]
@@ -32,9 +31,14 @@ def bounded_int(low: int = -MAX_SIZE, high: int = MAX_SIZE) -> Any:
     return Annotated[int, Field(ge=low, le=high), BeforeValidator(_not_bool)]
 
 
-Int = bounded_int()
-PositiveInt = bounded_int(1)
-NonNegativeInt = bounded_int(0)
+if TYPE_CHECKING:  # plain integers to the type checker; the bounds are pydantic's to check
+    Int = int
+    PositiveInt = int
+    NonNegativeInt = int
+else:
+    Int = bounded_int()
+    PositiveInt = bounded_int(1)
+    NonNegativeInt = bounded_int(0)
 Size2 = PositiveInt | tuple[PositiveInt, PositiveInt]
 
 
@@ -60,6 +64,11 @@ class OpAttrs(BaseModel):
 
 class NoAttrs(OpAttrs):
     """An op without attributes."""
+
+
+A = TypeVar("A", bound=OpAttrs)
+# what a stateless op computes: a function of the input tensors, and its keyword arguments
+FunctionCall = tuple[Callable[..., Any], dict[str, Any]]
 
 
 class Cost(NamedTuple):
@@ -114,38 +123,38 @@ def numel(shape: Shape) -> int:
     return math.prod(shape)
 
 
-class Op:
-    """A primitive: subclasses set ``name``, ``family``, ``Attrs`` and implement the rules."""
+class Op(Generic[A]):
+    """A primitive: subclasses of ``Op[TheirAttrs]`` set ``name``, ``family``, ``Attrs`` and implement the rules."""
 
     name: ClassVar[str]
     family: ClassVar[Family]
-    Attrs: ClassVar[type[OpAttrs]] = NoAttrs
+    Attrs: ClassVar[type[OpAttrs]] = NoAttrs  # the class of A (a ClassVar cannot name a type variable)
     arity: ClassVar[int | None] = 1  # None: two or more inputs
     aliases: ClassVar[tuple[str, ...]] = ()
     global_context: ClassVar[bool] = False  # output depends on the whole input besides its local window
     channel_attrs: ClassVar[tuple[str, ...]] = ()  # attributes that are channel counts (width scaling)
 
-    def infer(self, attrs: Any, inputs: list[Shape]) -> Shape:
+    def infer(self, attrs: A, inputs: list[Shape]) -> Shape:
         """The output shape (batch excluded) for the given input shapes."""
         return inputs[0]
 
-    def cost(self, attrs: Any, inputs: list[Shape], output: Shape) -> Cost:
+    def cost(self, attrs: A, inputs: list[Shape], output: Shape) -> Cost:
         """Parameters, buffers and arithmetic; default: one cheap op per output element."""
         return Cost(other_ops=numel(output))
 
-    def window(self, attrs: Any, inputs: list[Shape]) -> WindowRule:
+    def window(self, attrs: A, inputs: list[Shape]) -> WindowRule:
         """Receptive-field rule; default: position-wise."""
         return IDENTITY
 
-    def module(self, attrs: Any, inputs: list[Shape], output: Shape) -> nn.Module | None:
+    def module(self, attrs: A, inputs: list[Shape], output: Shape) -> nn.Module | None:
         """A torch module computing the op, or None when ``function`` is used instead."""
         return None
 
-    def function(self, attrs: Any, inputs: list[Shape]) -> tuple[Callable[..., Any], dict[str, Any]]:
+    def function(self, attrs: A, inputs: list[Shape]) -> FunctionCall:
         """A module-level function of the input tensors and its keyword arguments, for stateless ops."""
         raise NotImplementedError(self.name)
 
-    def label(self, attrs: Any) -> str:
+    def label(self, attrs: A) -> str:
         """A short human label (``conv 3x3/2``) for summaries and diagrams."""
         return self.name
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from archspec.ops.base import (
     Cost,
@@ -21,6 +21,9 @@ from archspec.ops.base import (
     pair,
     require_rank,
 )
+
+if TYPE_CHECKING:
+    from torch import nn
 
 Padding = Int | tuple[Int, Int] | Literal["auto", "same"]
 
@@ -66,7 +69,7 @@ def window_output(size: int, kernel: int, stride: int, pads: tuple[int, int], di
     return out
 
 
-class Conv(Op):
+class Conv(Op[ConvAttrs]):
     """2-D convolution over a (C, H, W) feature map."""
 
     name = "conv"
@@ -74,7 +77,7 @@ class Conv(Op):
     Attrs = ConvAttrs
     channel_attrs = ("out",)
 
-    def _geometry(self, a: ConvAttrs, shape: Shape) -> tuple[tuple[int, int], list[tuple[int, int]]]:
+    def _geometry(self, a: ConvAttrs, shape: Shape) -> tuple[Shape, list[tuple[int, int]]]:
         kernel, stride, dilation = pair(a.kernel), pair(a.stride), pair(a.dilation)
         pads = [conv_padding(shape[1 + i], kernel[i], stride[i], dilation[i], a.padding, i) for i in range(2)]
         out = tuple(window_output(shape[1 + i], kernel[i], stride[i], pads[i], dilation[i]) for i in range(2))
@@ -97,7 +100,7 @@ class Conv(Op):
         _, pads = self._geometry(a, inputs[0])
         return WindowRule(Window.SLIDING, pair(a.kernel), pair(a.stride), (pads[0][0], pads[1][0]), pair(a.dilation))
 
-    def module(self, a: ConvAttrs, inputs: list[Shape], output: Shape):
+    def module(self, a: ConvAttrs, inputs: list[Shape], output: Shape) -> nn.Module:
         from archspec.ops.modules import PaddedConv2d
 
         _, pads = self._geometry(a, inputs[0])

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from archspec.ops.activation import ActivationName
 from archspec.ops.base import Cost, Family, Op, OpAttrs, PositiveInt, Shape, numel, require_rank
+
+if TYPE_CHECKING:
+    from torch import nn
 
 
 class SqueezeExciteAttrs(OpAttrs):
@@ -14,7 +19,7 @@ class SqueezeExciteAttrs(OpAttrs):
     gate: ActivationName = "sigmoid"
 
 
-class SqueezeExcite(Op):
+class SqueezeExcite(Op[SqueezeExciteAttrs]):
     """x * gate(fc2(act(fc1(mean(x))))), with 1x1 convs as the fully connected layers (Hu et al., 2018).
 
     Spatially position-wise, but every output depends on the whole input through the gate: the receptive
@@ -40,7 +45,7 @@ class SqueezeExcite(Op):
             other_ops=numel(inputs[0]) + a.squeeze + channels + numel(output),
         )
 
-    def module(self, a: SqueezeExciteAttrs, inputs: list[Shape], output: Shape):
+    def module(self, a: SqueezeExciteAttrs, inputs: list[Shape], output: Shape) -> nn.Module:
         from archspec.ops.modules import SqueezeExcite as Module
 
         return Module(inputs[0][0], a.squeeze, a.activation, a.gate)

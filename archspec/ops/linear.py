@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from archspec.ops.base import GLOBAL, IDENTITY, Cost, Family, Op, OpAttrs, PositiveInt, Shape, WindowRule, numel
+
+if TYPE_CHECKING:
+    from torch import nn
 
 
 class LinearAttrs(OpAttrs):
@@ -12,7 +17,7 @@ class LinearAttrs(OpAttrs):
     bias: bool = True
 
 
-class Linear(Op):
+class Linear(Op[LinearAttrs]):
     """Linear map of the last dimension: (F,) -> (out,) or token-wise (L, D) -> (L, out)."""
 
     name = "linear"
@@ -30,7 +35,7 @@ class Linear(Op):
     def window(self, a: LinearAttrs, inputs: list[Shape]) -> WindowRule:
         return GLOBAL if len(inputs[0]) == 1 else IDENTITY
 
-    def module(self, a: LinearAttrs, inputs: list[Shape], output: Shape):
+    def module(self, a: LinearAttrs, inputs: list[Shape], output: Shape) -> nn.Module:
         from torch import nn
 
         return nn.Linear(inputs[0][-1], a.out, bias=a.bias)

@@ -91,6 +91,7 @@ class PositionEmbedding(nn.Module):
 class SelfAttention(nn.MultiheadAttention):
     """Multi-head self-attention taking one input (queries = keys = values)."""
 
+    # one input instead of query, key and value: not a drop-in MultiheadAttention, by design
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
         return super().forward(x, x, x, need_weights=False)[0]
 

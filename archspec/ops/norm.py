@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from pydantic import Field
 
 from archspec.ops.base import Cost, Family, Op, OpAttrs, PositiveInt, Shape, numel, require_rank
+
+if TYPE_CHECKING:
+    from torch import nn
 
 
 class BatchNormAttrs(OpAttrs):
@@ -16,7 +19,7 @@ class BatchNormAttrs(OpAttrs):
     momentum: Annotated[float, Field(ge=0, le=1)] = 0.1
 
 
-class BatchNorm(Op):
+class BatchNorm(Op[BatchNormAttrs]):
     """Batch normalisation over channels of a (C, H, W) map or a (C,) vector."""
 
     name = "batchnorm"
@@ -31,7 +34,7 @@ class BatchNorm(Op):
         channels = inputs[0][0]
         return Cost(params=2 * channels, buffers=2 * channels + 1, other_ops=numel(output))
 
-    def module(self, a: BatchNormAttrs, inputs: list[Shape], output: Shape):
+    def module(self, a: BatchNormAttrs, inputs: list[Shape], output: Shape) -> nn.Module:
         from torch import nn
 
         cls = nn.BatchNorm2d if len(inputs[0]) == 3 else nn.BatchNorm1d
@@ -44,7 +47,7 @@ class LayerNormAttrs(OpAttrs):
     eps: Annotated[float, Field(gt=0)] = 1e-5
 
 
-class LayerNorm(Op):
+class LayerNorm(Op[LayerNormAttrs]):
     """Layer normalisation over the last dimension (token features)."""
 
     name = "layernorm"
@@ -54,7 +57,7 @@ class LayerNorm(Op):
     def cost(self, a: LayerNormAttrs, inputs: list[Shape], output: Shape) -> Cost:
         return Cost(params=2 * inputs[0][-1], other_ops=numel(output))
 
-    def module(self, a: LayerNormAttrs, inputs: list[Shape], output: Shape):
+    def module(self, a: LayerNormAttrs, inputs: list[Shape], output: Shape) -> nn.Module:
         from torch import nn
 
         return nn.LayerNorm(inputs[0][-1], eps=a.eps)
@@ -69,7 +72,7 @@ class LRNAttrs(OpAttrs):
     k: float = 1.0
 
 
-class LocalResponseNorm(Op):
+class LocalResponseNorm(Op[LRNAttrs]):
     """Local response normalisation across channels."""
 
     name = "lrn"
@@ -83,7 +86,7 @@ class LocalResponseNorm(Op):
     def cost(self, a: LRNAttrs, inputs: list[Shape], output: Shape) -> Cost:
         return Cost(other_ops=numel(output) * a.size)
 
-    def module(self, a: LRNAttrs, inputs: list[Shape], output: Shape):
+    def module(self, a: LRNAttrs, inputs: list[Shape], output: Shape) -> nn.Module:
         from torch import nn
 
         return nn.LocalResponseNorm(a.size, alpha=a.alpha, beta=a.beta, k=a.k)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, TypeVar
+
 from archspec.ops.base import (
     GLOBAL,
     IDENTITY,
+    A,
     Cost,
     Family,
     Int,
@@ -20,6 +23,9 @@ from archspec.ops.base import (
     require_rank,
 )
 from archspec.ops.conv import window_output
+
+if TYPE_CHECKING:
+    from torch import nn
 
 
 class PoolAttrs(OpAttrs):
@@ -37,13 +43,16 @@ class AvgPoolAttrs(PoolAttrs):
     count_include_pad: bool = True
 
 
-class _WindowPool(Op):
+P = TypeVar("P", bound=PoolAttrs)
+
+
+class _WindowPool(Op[P]):
     family = Family.POOL
 
-    def _stride(self, a: PoolAttrs) -> tuple[int, int]:
+    def _stride(self, a: P) -> tuple[int, int]:
         return pair(a.stride if a.stride is not None else a.kernel)
 
-    def infer(self, a: PoolAttrs, inputs: list[Shape]) -> Shape:
+    def infer(self, a: P, inputs: list[Shape]) -> Shape:
         require_rank(self.name, inputs, (3,), "a (C, H, W) feature map")
         kernel, stride, pad = pair(a.kernel), self._stride(a), pair(a.padding)
         if any(p < 0 or p > k // 2 for p, k in zip(pad, kernel, strict=True)):
@@ -52,38 +61,38 @@ class _WindowPool(Op):
                 for i in range(2)]
         return (inputs[0][0], *size)
 
-    def cost(self, a: PoolAttrs, inputs: list[Shape], output: Shape) -> Cost:
+    def cost(self, a: P, inputs: list[Shape], output: Shape) -> Cost:
         kh, kw = pair(a.kernel)
         return Cost(other_ops=numel(output) * kh * kw)
 
-    def window(self, a: PoolAttrs, inputs: list[Shape]) -> WindowRule:
+    def window(self, a: P, inputs: list[Shape]) -> WindowRule:
         return WindowRule(Window.SLIDING, pair(a.kernel), self._stride(a), pair(a.padding))
 
-    def label(self, a: PoolAttrs) -> str:
+    def label(self, a: P) -> str:
         kh, kw = pair(a.kernel)
         sh, _ = self._stride(a)
         return f"{self.name} {kh}x{kw}/{sh}"
 
 
-class MaxPool(_WindowPool):
+class MaxPool(_WindowPool[PoolAttrs]):
     """Max pooling."""
 
     name = "maxpool"
     Attrs = PoolAttrs
 
-    def module(self, a: PoolAttrs, inputs: list[Shape], output: Shape):
+    def module(self, a: PoolAttrs, inputs: list[Shape], output: Shape) -> nn.Module:
         from torch import nn
 
         return nn.MaxPool2d(pair(a.kernel), self._stride(a), pair(a.padding), ceil_mode=a.ceil_mode)
 
 
-class AvgPool(_WindowPool):
+class AvgPool(_WindowPool[AvgPoolAttrs]):
     """Average pooling."""
 
     name = "avgpool"
     Attrs = AvgPoolAttrs
 
-    def module(self, a: AvgPoolAttrs, inputs: list[Shape], output: Shape):
+    def module(self, a: AvgPoolAttrs, inputs: list[Shape], output: Shape) -> nn.Module:
         from torch import nn
 
         return nn.AvgPool2d(pair(a.kernel), self._stride(a), pair(a.padding), ceil_mode=a.ceil_mode,
@@ -96,19 +105,24 @@ class AdaptiveAttrs(OpAttrs):
     size: Size2 = 1
 
 
-class AdaptiveAvgPool(Op):
+class _AveragePool(Op[A]):
+    """Average pooling: one cheap op per input element."""
+
+    family = Family.POOL
+
+    def cost(self, a: A, inputs: list[Shape], output: Shape) -> Cost:
+        return Cost(other_ops=numel(inputs[0]))
+
+
+class AdaptiveAvgPool(_AveragePool[AdaptiveAttrs]):
     """Adaptive average pooling to a fixed output size."""
 
     name = "adaptive_avgpool"
-    family = Family.POOL
     Attrs = AdaptiveAttrs
 
     def infer(self, a: AdaptiveAttrs, inputs: list[Shape]) -> Shape:
         require_rank(self.name, inputs, (3,), "a (C, H, W) feature map")
         return (inputs[0][0], *pair(a.size))
-
-    def cost(self, a: AdaptiveAttrs, inputs: list[Shape], output: Shape) -> Cost:
-        return Cost(other_ops=numel(inputs[0]))
 
     def window(self, a: AdaptiveAttrs, inputs: list[Shape]) -> WindowRule:
         size, out = inputs[0][1:], pair(a.size)
@@ -119,13 +133,13 @@ class AdaptiveAvgPool(Op):
             return WindowRule(Window.SLIDING, step, step)
         return GLOBAL
 
-    def module(self, a: AdaptiveAttrs, inputs: list[Shape], output: Shape):
+    def module(self, a: AdaptiveAttrs, inputs: list[Shape], output: Shape) -> nn.Module:
         from torch import nn
 
         return nn.AdaptiveAvgPool2d(pair(a.size))
 
 
-class GlobalAvgPool(AdaptiveAvgPool):
+class GlobalAvgPool(_AveragePool[OpAttrs]):
     """Average over all positions: (C, H, W) -> (C, 1, 1)."""
 
     name = "global_avgpool"
@@ -138,7 +152,7 @@ class GlobalAvgPool(AdaptiveAvgPool):
     def window(self, a: OpAttrs, inputs: list[Shape]) -> WindowRule:
         return GLOBAL
 
-    def module(self, a: OpAttrs, inputs: list[Shape], output: Shape):
+    def module(self, a: OpAttrs, inputs: list[Shape], output: Shape) -> nn.Module:
         from torch import nn
 
         return nn.AdaptiveAvgPool2d(1)

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import Field
 
 from archspec.ops.base import Cost, Family, Op, OpAttrs, Shape
 
 Probability = Annotated[float, Field(ge=0, le=1)]
+
+if TYPE_CHECKING:
+    from torch import nn
 
 
 class DropoutAttrs(OpAttrs):
@@ -17,7 +20,7 @@ class DropoutAttrs(OpAttrs):
     p: Probability = 0.5
 
 
-class Dropout(Op):
+class Dropout(Op[DropoutAttrs]):
     """Dropout of individual elements."""
 
     name = "dropout"
@@ -27,7 +30,7 @@ class Dropout(Op):
     def cost(self, a: DropoutAttrs, inputs: list[Shape], output: Shape) -> Cost:
         return Cost()
 
-    def module(self, a: DropoutAttrs, inputs: list[Shape], output: Shape):
+    def module(self, a: DropoutAttrs, inputs: list[Shape], output: Shape) -> nn.Module:
         from torch import nn
 
         return nn.Dropout(a.p)
@@ -40,7 +43,7 @@ class StochasticDepthAttrs(OpAttrs):
     mode: Literal["row", "batch"] = "row"
 
 
-class StochasticDepth(Op):
+class StochasticDepth(Op[StochasticDepthAttrs]):
     """Randomly drops a residual branch during training (Huang et al., 2016)."""
 
     name = "stochastic_depth"
@@ -50,7 +53,7 @@ class StochasticDepth(Op):
     def cost(self, a: StochasticDepthAttrs, inputs: list[Shape], output: Shape) -> Cost:
         return Cost()
 
-    def module(self, a: StochasticDepthAttrs, inputs: list[Shape], output: Shape):
+    def module(self, a: StochasticDepthAttrs, inputs: list[Shape], output: Shape) -> nn.Module:
         from archspec.ops.modules import StochasticDepth as Module
 
         return Module(a.p, a.mode)

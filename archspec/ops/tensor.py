@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import operator
 from functools import reduce
+from typing import TYPE_CHECKING
 
 from pydantic import Field
 
@@ -13,7 +14,9 @@ from archspec.ops.base import (
     IDENTITY,
     Cost,
     Family,
+    FunctionCall,
     Int,
+    NoAttrs,
     NonNegativeInt,
     Op,
     OpAttrs,
@@ -25,44 +28,47 @@ from archspec.ops.base import (
     require_rank,
 )
 
+if TYPE_CHECKING:
+    from torch import Tensor, nn
 
-def sum_all(*tensors):
+
+def sum_all(*tensors: Tensor) -> Tensor:
     """Sum of several tensors."""
     return reduce(operator.add, tensors)
 
 
-def product_all(*tensors):
+def product_all(*tensors: Tensor) -> Tensor:
     """Product of several tensors."""
     return reduce(operator.mul, tensors)
 
 
-def concat(*tensors, dim: int):
+def concat(*tensors: Tensor, dim: int) -> Tensor:
     """Concatenate tensors along ``dim``."""
     import torch
 
     return torch.cat(tensors, dim)
 
 
-class Add(Op):
+class Add(Op[NoAttrs]):
     """Element-wise sum of two or more tensors of one shape (residual merge)."""
 
     name = "add"
     family = Family.TENSOR
     arity = None
 
-    def infer(self, a: OpAttrs, inputs: list[Shape]) -> Shape:
+    def infer(self, a: NoAttrs, inputs: list[Shape]) -> Shape:
         if any(shape != inputs[0] for shape in inputs):
             raise ShapeError(f"add needs equal shapes, got {' + '.join(str(list(s)) for s in inputs)}")
         return inputs[0]
 
-    def cost(self, a: OpAttrs, inputs: list[Shape], output: Shape) -> Cost:
+    def cost(self, a: NoAttrs, inputs: list[Shape], output: Shape) -> Cost:
         return Cost(other_ops=numel(output) * (len(inputs) - 1))
 
-    def function(self, a: OpAttrs, inputs: list[Shape]):
+    def function(self, a: NoAttrs, inputs: list[Shape]) -> FunctionCall:
         return (operator.add if len(inputs) == 2 else sum_all), {}
 
 
-class Multiply(Op):
+class Multiply(Op[NoAttrs]):
     """Element-wise product with broadcasting, e.g. a (C, 1, 1) gate times a (C, H, W) map."""
 
     name = "multiply"
@@ -70,7 +76,7 @@ class Multiply(Op):
     arity = None
     aliases = ("mul",)
 
-    def infer(self, a: OpAttrs, inputs: list[Shape]) -> Shape:
+    def infer(self, a: NoAttrs, inputs: list[Shape]) -> Shape:
         rank = max(len(s) for s in inputs)
         padded = [(1,) * (rank - len(s)) + tuple(s) for s in inputs]
         out = []
@@ -81,10 +87,10 @@ class Multiply(Op):
             out.append(big)
         return tuple(out)
 
-    def cost(self, a: OpAttrs, inputs: list[Shape], output: Shape) -> Cost:
+    def cost(self, a: NoAttrs, inputs: list[Shape], output: Shape) -> Cost:
         return Cost(other_ops=numel(output) * (len(inputs) - 1))
 
-    def function(self, a: OpAttrs, inputs: list[Shape]):
+    def function(self, a: NoAttrs, inputs: list[Shape]) -> FunctionCall:
         return (operator.mul if len(inputs) == 2 else product_all), {}
 
 
@@ -94,19 +100,19 @@ class ScaleAttrs(OpAttrs):
     factor: float
 
 
-def scale(tensor, factor: float):
+def scale(tensor: Tensor, factor: float) -> Tensor:
     """Multiply by a constant."""
     return tensor * factor
 
 
-class Scale(Op):
+class Scale(Op[ScaleAttrs]):
     """Multiply by a constant factor."""
 
     name = "scale"
     family = Family.TENSOR
     Attrs = ScaleAttrs
 
-    def function(self, a: ScaleAttrs, inputs: list[Shape]):
+    def function(self, a: ScaleAttrs, inputs: list[Shape]) -> FunctionCall:
         return scale, {"factor": a.factor}
 
     def label(self, a: ScaleAttrs) -> str:
@@ -121,12 +127,12 @@ class SliceAttrs(OpAttrs):
     dim: NonNegativeInt = 0
 
 
-def slice_dim(tensor, dim: int, start: int, stop: int):
+def slice_dim(tensor: Tensor, dim: int, start: int, stop: int) -> Tensor:
     """``tensor[:, ..., start:stop]`` along ``dim`` (batch excluded from ``dim``)."""
     return tensor.narrow(dim + 1, start, stop - start)
 
 
-class Slice(Op):
+class Slice(Op[SliceAttrs]):
     """A contiguous slice of channels (ShuffleNet v2's channel split)."""
 
     name = "slice"
@@ -148,7 +154,7 @@ class Slice(Op):
     def cost(self, a: SliceAttrs, inputs: list[Shape], output: Shape) -> Cost:
         return Cost()
 
-    def function(self, a: SliceAttrs, inputs: list[Shape]):
+    def function(self, a: SliceAttrs, inputs: list[Shape]) -> FunctionCall:
         return slice_dim, {"dim": a.dim, "start": a.start, "stop": self._stop(a, inputs[0])}
 
 
@@ -158,7 +164,7 @@ class ConcatAttrs(OpAttrs):
     dim: NonNegativeInt = 0
 
 
-class Concat(Op):
+class Concat(Op[ConcatAttrs]):
     """Concatenation along channels (Inception, DenseNet)."""
 
     name = "concat"
@@ -182,7 +188,7 @@ class Concat(Op):
     def cost(self, a: ConcatAttrs, inputs: list[Shape], output: Shape) -> Cost:
         return Cost()
 
-    def function(self, a: ConcatAttrs, inputs: list[Shape]):
+    def function(self, a: ConcatAttrs, inputs: list[Shape]) -> FunctionCall:
         return concat, {"dim": a.dim + 1}
 
 
@@ -192,7 +198,7 @@ class FlattenAttrs(OpAttrs):
     start: NonNegativeInt = 0
 
 
-class Flatten(Op):
+class Flatten(Op[FlattenAttrs]):
     """Flatten trailing dimensions into one, e.g. (C, 1, 1) -> (C,)."""
 
     name = "flatten"
@@ -212,7 +218,7 @@ class Flatten(Op):
         spatial = inputs[0][1:] if a.start == 0 else ()
         return GLOBAL if math.prod(spatial) > 1 else IDENTITY
 
-    def module(self, a: FlattenAttrs, inputs: list[Shape], output: Shape):
+    def module(self, a: FlattenAttrs, inputs: list[Shape], output: Shape) -> nn.Module:
         from torch import nn
 
         return nn.Flatten(a.start + 1)
@@ -224,7 +230,7 @@ class ReshapeAttrs(OpAttrs):
     shape: list[Int] = Field(max_length=8)
 
 
-class Reshape(Op):
+class Reshape(Op[ReshapeAttrs]):
     """Reshape to a given shape (batch kept)."""
 
     name = "reshape"
@@ -249,7 +255,7 @@ class Reshape(Op):
     def window(self, a: ReshapeAttrs, inputs: list[Shape]) -> WindowRule:
         return GLOBAL
 
-    def module(self, a: ReshapeAttrs, inputs: list[Shape], output: Shape):
+    def module(self, a: ReshapeAttrs, inputs: list[Shape], output: Shape) -> nn.Module:
         from torch import nn
 
         return nn.Unflatten(1, output) if len(inputs[0]) == 1 else nn.Sequential(nn.Flatten(1), nn.Unflatten(1, output))
@@ -261,7 +267,7 @@ class ShuffleAttrs(OpAttrs):
     groups: PositiveInt
 
 
-class ChannelShuffle(Op):
+class ChannelShuffle(Op[ShuffleAttrs]):
     """Channel shuffle (ShuffleNet): interleave channels across groups."""
 
     name = "channel_shuffle"
@@ -277,7 +283,7 @@ class ChannelShuffle(Op):
     def cost(self, a: ShuffleAttrs, inputs: list[Shape], output: Shape) -> Cost:
         return Cost()
 
-    def module(self, a: ShuffleAttrs, inputs: list[Shape], output: Shape):
+    def module(self, a: ShuffleAttrs, inputs: list[Shape], output: Shape) -> nn.Module:
         from archspec.ops.modules import ChannelShuffle as Module
 
         return Module(a.groups)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from pydantic import Field
 
@@ -10,6 +10,8 @@ from archspec.ops.base import (
     GLOBAL,
     Cost,
     Family,
+    FunctionCall,
+    NoAttrs,
     NonNegativeInt,
     Op,
     OpAttrs,
@@ -22,6 +24,9 @@ from archspec.ops.base import (
     require_rank,
 )
 
+if TYPE_CHECKING:
+    from torch import Tensor, nn
+
 
 class PatchEmbedAttrs(OpAttrs):
     """Embedding ``dim`` and square ``patch`` size."""
@@ -30,7 +35,7 @@ class PatchEmbedAttrs(OpAttrs):
     patch: PositiveInt
 
 
-class PatchEmbed(Op):
+class PatchEmbed(Op[PatchEmbedAttrs]):
     """Cut the image into patches and project each: (C, H, W) -> (H/p * W/p, dim)."""
 
     name = "patch_embed"
@@ -52,7 +57,7 @@ class PatchEmbed(Op):
     def window(self, a: PatchEmbedAttrs, inputs: list[Shape]) -> WindowRule:
         return WindowRule(Window.SLIDING, (a.patch, a.patch), (a.patch, a.patch))
 
-    def module(self, a: PatchEmbedAttrs, inputs: list[Shape], output: Shape):
+    def module(self, a: PatchEmbedAttrs, inputs: list[Shape], output: Shape) -> nn.Module:
         from archspec.ops.modules import PatchEmbed as Module
 
         return Module(inputs[0][0], a.dim, a.patch)
@@ -61,39 +66,39 @@ class PatchEmbed(Op):
         return f"patch_embed {a.patch}x{a.patch}"
 
 
-class ClassToken(Op):
+class ClassToken(Op[NoAttrs]):
     """Prepend a learned class token: (L, D) -> (L + 1, D)."""
 
     name = "class_token"
     family = Family.TOKEN
 
-    def infer(self, a: OpAttrs, inputs: list[Shape]) -> Shape:
+    def infer(self, a: NoAttrs, inputs: list[Shape]) -> Shape:
         require_rank(self.name, inputs, (2,), "tokens (L, D)")
         return (inputs[0][0] + 1, inputs[0][1])
 
-    def cost(self, a: OpAttrs, inputs: list[Shape], output: Shape) -> Cost:
+    def cost(self, a: NoAttrs, inputs: list[Shape], output: Shape) -> Cost:
         return Cost(params=inputs[0][1])
 
-    def module(self, a: OpAttrs, inputs: list[Shape], output: Shape):
+    def module(self, a: NoAttrs, inputs: list[Shape], output: Shape) -> nn.Module:
         from archspec.ops.modules import ClassToken as Module
 
         return Module(inputs[0][1])
 
 
-class PositionEmbedding(Op):
+class PositionEmbedding(Op[NoAttrs]):
     """Add a learned position embedding to every token."""
 
     name = "pos_embedding"
     family = Family.TOKEN
 
-    def infer(self, a: OpAttrs, inputs: list[Shape]) -> Shape:
+    def infer(self, a: NoAttrs, inputs: list[Shape]) -> Shape:
         require_rank(self.name, inputs, (2,), "tokens (L, D)")
         return inputs[0]
 
-    def cost(self, a: OpAttrs, inputs: list[Shape], output: Shape) -> Cost:
+    def cost(self, a: NoAttrs, inputs: list[Shape], output: Shape) -> Cost:
         return Cost(params=numel(inputs[0]), other_ops=numel(output))
 
-    def module(self, a: OpAttrs, inputs: list[Shape], output: Shape):
+    def module(self, a: NoAttrs, inputs: list[Shape], output: Shape) -> nn.Module:
         from archspec.ops.modules import PositionEmbedding as Module
 
         return Module(*inputs[0])
@@ -107,7 +112,7 @@ class AttentionAttrs(OpAttrs):
     bias: bool = True
 
 
-class SelfAttention(Op):
+class SelfAttention(Op[AttentionAttrs]):
     """Multi-head self-attention over tokens (L, D), with input and output projections.
 
     MACs: QKV projection L*D*3D + scores QK^T L*L*D + weighted values AV L*L*D + output projection L*D*D.
@@ -133,7 +138,7 @@ class SelfAttention(Op):
     def window(self, a: AttentionAttrs, inputs: list[Shape]) -> WindowRule:
         return GLOBAL
 
-    def module(self, a: AttentionAttrs, inputs: list[Shape], output: Shape):
+    def module(self, a: AttentionAttrs, inputs: list[Shape], output: Shape) -> nn.Module:
         from archspec.ops.modules import SelfAttention as Module
 
         return Module(inputs[0][1], a.heads, dropout=a.dropout, bias=a.bias, batch_first=True)
@@ -142,7 +147,7 @@ class SelfAttention(Op):
         return f"self_attention h{a.heads}"
 
 
-def select_token(tokens, index: int):
+def select_token(tokens: Tensor, index: int) -> Tensor:
     """The token at ``index`` of every sequence in the batch."""
     return tokens[:, index]
 
@@ -153,7 +158,7 @@ class SelectAttrs(OpAttrs):
     index: NonNegativeInt = 0
 
 
-class SelectToken(Op):
+class SelectToken(Op[SelectAttrs]):
     """Keep one token: (L, D) -> (D,)."""
 
     name = "select_token"
@@ -169,5 +174,5 @@ class SelectToken(Op):
     def cost(self, a: SelectAttrs, inputs: list[Shape], output: Shape) -> Cost:
         return Cost()
 
-    def function(self, a: SelectAttrs, inputs: list[Shape]):
+    def function(self, a: SelectAttrs, inputs: list[Shape]) -> FunctionCall:
         return select_token, {"index": a.index}
