@@ -49,7 +49,7 @@ def default_mode() -> int:
     return 0o666 & ~umask
 
 
-def write_atomically(path: str | os.PathLike[str], write: Callable[[str], None]) -> None:
+def write_atomically(path: str | os.PathLike[str], write: Callable[[str], object]) -> None:
     """Write through a temporary file in the same folder, so a failure leaves nothing half-written; any failure
     to write is an OutputError."""
     target = check_target(path)

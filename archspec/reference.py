@@ -5,7 +5,7 @@ torchvision and timm are references for tests and benchmarks, not dependencies: 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from archspec.errors import GraphError
 
@@ -30,13 +30,15 @@ def reference_model(spec: Spec) -> nn.Module:
     reference = spec.network.reference
     if reference is None:
         raise ValueError(f"{spec.name} names no reference implementation")
-    kwargs = dict(reference.kwargs)
+    kwargs: dict[str, Any] = dict(reference.kwargs)  # the library's own keywords, whatever their types
     if takes_resolution(spec):  # torchvision's keyword, and timm's
         kwargs["image_size" if reference.torchvision else "img_size"] = spec.analyze().input_shape[1]
     if reference.torchvision:
         import torchvision
 
         return torchvision.models.get_model(reference.torchvision, weights=None, **kwargs).eval()
+    if reference.timm is None:
+        raise ValueError(f"{spec.name}'s reference names neither a torchvision nor a timm model")
     import timm
 
     return timm.create_model(reference.timm, pretrained=False, **kwargs).eval()

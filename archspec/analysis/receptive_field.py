@@ -10,7 +10,7 @@ whole image besides their local window (squeeze-excitation) keep the local field
 
 from __future__ import annotations
 
-from archspec.ir.graph import Graph, ReceptiveField, check_figures
+from archspec.ir.graph import Graph, Node, ReceptiveField, check_figures
 from archspec.ops.base import Window
 
 
@@ -20,7 +20,7 @@ def annotate_receptive_fields(graph: Graph) -> None:
         if node.op is None:
             node.rf = ReceptiveField((1, 1), (1, 1), (0, 0))
             continue
-        fields = [graph[name].rf for name in node.inputs]
+        fields = [_field(graph[name]) for name in node.inputs]
         merged = _union(fields)
         rule = node.op.window(node.attrs, [graph[i].shape for i in node.inputs])
         context = merged.global_context or node.op.global_context
@@ -33,8 +33,14 @@ def annotate_receptive_fields(graph: Graph) -> None:
                          zip(merged.size, rule.kernel, rule.dilation, merged.stride, strict=True))
             stride = tuple(j * s for j, s in zip(merged.stride, rule.stride, strict=True))
             padding = tuple(p + q * j for p, q, j in zip(merged.padding, rule.padding, merged.stride, strict=True))
+            # tuple() of a generator is tuple[int, ...] to mypy; zips of pairs give pairs
             node.rf = ReceptiveField(size, stride, padding, context)  # type: ignore[arg-type]
             check_figures(node, "receptive-field size, stride or padding", *size, *stride, *padding)
+
+
+def _field(node: Node) -> ReceptiveField:
+    assert node.rf is not None  # a node's inputs come before it in the graph's order
+    return node.rf
 
 
 def _union(fields: list[ReceptiveField]) -> ReceptiveField:
@@ -46,7 +52,7 @@ def _union(fields: list[ReceptiveField]) -> ReceptiveField:
     stride = tuple(max(f.stride[axis] for f in local) for axis in range(2))
     return ReceptiveField(
         size=(end[0] - start[0] + 1, end[1] - start[1] + 1),
-        stride=stride,  # type: ignore[arg-type]
+        stride=stride,  # type: ignore[arg-type]  # a pair: one per axis (tuple() is tuple[int, ...] to mypy)
         padding=(-start[0], -start[1]),
         global_context=any(f.global_context or f.is_global for f in fields),
         is_global=all(f.is_global for f in fields),

@@ -46,6 +46,7 @@ def to_onnx(program: torch.export.ExportedProgram, path: str | os.PathLike[str],
     # the exporter prints progress lines on stdout, which would corrupt a command's JSON output
     with contextlib.redirect_stdout(io.StringIO()):
         onnx_program = torch.onnx.export(program, dynamo=True, opset_version=opset, input_names=["input"])
+    assert onnx_program is not None  # None only from the legacy (dynamo=False) exporter
     written = onnx_program.model.opset_imports.get("", opset)
     if written != opset:
         raise SpecError(f"--opset {opset}: the exporter wrote opset {written} instead; nothing was written")

@@ -10,6 +10,8 @@ from archspec.errors import RenderError
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
+    from matplotlib.backend_bases import RendererBase
+    from matplotlib.transforms import Bbox
 
 FORMATS = ("png", "svg", "pdf")
 IMAGENET_CLASSES = 1000
@@ -60,17 +62,16 @@ def accuracy_chart(entries: list[dict[str, Any]], fmt: str = "png") -> Chart:
         figure.supxlabel(f"not plotted: {note}", fontsize=7, wrap=True)
     canvas.draw()  # fixes the axes' limits, so that label extents are final
     for axes, key, scale in ((panels[0], "macs", 1e9), (panels[1], "params", 1e6)):
-        _label_points(axes, [(e[key] / scale, e["top1"], e["name"]) for e in shown])
+        _label_points(axes, canvas.get_renderer(), [(e[key] / scale, e["top1"], e["name"]) for e in shown])
     out = io.BytesIO()
     with rc_context({"svg.fonttype": "none"}):  # text stays text in SVG: searchable, and smaller
         figure.savefig(out, format=fmt, dpi=120)
     return Chart(out.getvalue(), [e["name"] for e in shown], skipped)
 
 
-def _label_points(axes: Axes, points: list[tuple[float, float, str]]) -> None:
+def _label_points(axes: Axes, renderer: RendererBase, points: list[tuple[float, float, str]]) -> None:
     """Name each point, trying positions around it until the label overlaps no label placed before it."""
-    renderer = axes.figure.canvas.get_renderer()
-    placed = []
+    placed: list[Bbox] = []
     for x, y, name in points:
         best = None
         for dx, dy, align in OFFSETS:
@@ -89,7 +90,7 @@ def _label_points(axes: Axes, points: list[tuple[float, float, str]]) -> None:
         placed.append(best[2])
 
 
-def _overlap(a: Any, b: Any) -> float:
+def _overlap(a: Bbox, b: Bbox) -> float:
     """Area shared by two display-space boxes."""
     width = min(a.x1, b.x1) - max(a.x0, b.x0)
     height = min(a.y1, b.y1) - max(a.y0, b.y0)

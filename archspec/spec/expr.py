@@ -8,7 +8,7 @@ import operator
 from collections.abc import Callable, Mapping
 from fractions import Fraction
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeGuard
 
 EXPR_PREFIX = "$"
 
@@ -26,7 +26,7 @@ def _ceil(value: float | Fraction) -> int:
     return math.ceil(value)
 
 
-def _round(value: float | Fraction, ndigits: int | None = None) -> float | int:
+def _round(value: float | Fraction, ndigits: int | None = None) -> int | float | Fraction:
     # Python rounds an int to -n digits by computing 10**n, which never ends for n = 10**9
     if ndigits is not None and (isinstance(ndigits, bool) or not isinstance(ndigits, int)
                                 or abs(ndigits) > MAX_NDIGITS):
@@ -61,7 +61,7 @@ class ExprError(ValueError):
     """An expression that cannot be evaluated; the caller adds the location."""
 
 
-def is_expression(value: object) -> bool:
+def is_expression(value: object) -> TypeGuard[str]:
     """True for strings written as expressions (``$name`` or ``$a * b``)."""
     return isinstance(value, str) and value.startswith(EXPR_PREFIX)
 
@@ -145,7 +145,8 @@ def _name(name: str) -> Evaluator:
 def _binary(function: Callable[[Any, Any], Any], is_power: bool, left: Evaluator, right: Evaluator) -> Evaluator:
     def value(scope: Mapping[str, Any]) -> Any:
         a, b = _number(left(scope)), _number(right(scope))
-        if is_power and (abs(b) > 64 or abs(a) > 1e6):
+        # mypy solves abs() of a float | Fraction as object, which has no order
+        if is_power and (abs(b) > 64 or abs(a) > 1e6):  # type: ignore[operator]
             raise ExprError("exponent too large")
         try:
             return checked(function(a, b))
@@ -198,7 +199,7 @@ def _call(name: str, arguments: list[Evaluator]) -> Evaluator:
     return value
 
 
-def _number(value: Any) -> float:
+def _number(value: Any) -> float | Fraction:
     if isinstance(value, bool) or not isinstance(value, int | float | Fraction):
         raise ExprError(f"expected a number, got {value!r}")
     return value
@@ -231,7 +232,7 @@ def _checked(value: Any, seen: dict[int, Values]) -> Any:
         return seen[id(value)]
     if isinstance(value, float) and not math.isfinite(value):
         raise ExprError(f"must be a finite number, got {value}")
-    if isinstance(value, int | Fraction) and not isinstance(value, bool) and abs(value) > MAX_INT:
+    if isinstance(value, int | Fraction) and not isinstance(value, bool) and not -MAX_INT <= value <= MAX_INT:
         raise ExprError("must be at most 2**63 in magnitude")
     return value
 

@@ -105,7 +105,7 @@ class _Builder:
             value = _CONSTRUCTOR.yaml_constructors[node.tag](_CONSTRUCTOR, node)
         except ValueError:  # a decimal literal past Python's own digit limit
             raise too_long from None
-        except yaml.YAMLError as exc:
+        except yaml.MarkedYAMLError as exc:
             raise SpecError(f"cannot read value: {exc.problem or exc}", at) from None
         if isinstance(value, int) and not -_INT_BOUND < value < _INT_BOUND:
             raise too_long
@@ -116,7 +116,7 @@ _CONSTRUCTOR = yaml.SafeLoader("")
 _BASE_LOADER: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: same nodes, 10x faster
 
 
-class _Loader(_BASE_LOADER):  # type: ignore[misc, valid-type]
+class _Loader(_BASE_LOADER):
     """The safe loader, resolving each distinct plain scalar's implicit tag once (libyaml calls back into Python's
     regular expressions for every scalar, which was a third of the time a large library took)."""
 
