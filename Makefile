@@ -22,6 +22,7 @@ demo: $(STAMP)
 # on their own, so that two of them never share the memory (tests/library.py: by_network)
 test: $(STAMP)
 	$(VENV)/bin/ruff check archspec tests benchmarks examples
+	$(PY) -m mypy
 	$(PY) -m pytest -q -n 2 --dist loadgroup --durations=10 -m "not large"
 	$(PY) -m pytest -q --durations=10 -m large
 
