@@ -10,7 +10,7 @@ whole image besides their local window (squeeze-excitation) keep the local field
 
 from __future__ import annotations
 
-from archspec.ir.graph import Graph, Node, ReceptiveField, check_figures
+from archspec.ir.graph import Graph, ReceptiveField, check_figures
 from archspec.ops.base import Window
 
 
@@ -20,7 +20,7 @@ def annotate_receptive_fields(graph: Graph) -> None:
         if node.op is None:
             node.rf = ReceptiveField((1, 1), (1, 1), (0, 0))
             continue
-        fields = [_field(graph[name]) for name in node.inputs]
+        fields = [graph[name].rf for name in node.inputs]  # inputs come first: theirs are written
         merged = _union(fields)
         rule = node.op.window(node.attrs, [graph[i].shape for i in node.inputs])
         context = merged.global_context or node.op.global_context
@@ -36,11 +36,6 @@ def annotate_receptive_fields(graph: Graph) -> None:
             # tuple() of a generator is tuple[int, ...] to mypy; zips of pairs give pairs
             node.rf = ReceptiveField(size, stride, padding, context)  # type: ignore[arg-type]
             check_figures(node, "receptive-field size, stride or padding", *size, *stride, *padding)
-
-
-def _field(node: Node) -> ReceptiveField:
-    assert node.rf is not None  # a node's inputs come before it in the graph's order
-    return node.rf
 
 
 def _union(fields: list[ReceptiveField]) -> ReceptiveField:
@@ -64,7 +59,6 @@ def headline_field(graph: Graph) -> ReceptiveField:
     main = graph.ancestors(graph.outputs[0])
     last = graph[graph.input].rf
     for node in graph:
-        if node.name in main and node.rf is not None and not node.rf.is_global:
+        if node.name in main and not node.rf.is_global:
             last = node.rf
-    assert last is not None
     return last

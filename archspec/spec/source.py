@@ -15,7 +15,7 @@ import yaml
 from archspec.errors import FieldPath, Location, SpecError
 
 MAX_FILE_BYTES = 1_000_000
-MAX_NODES = 200_000
+MAX_VALUES = 200_000
 MAX_DEPTH = 64
 MAX_INT_DIGITS = 4_000  # below Python's 4,300-digit limit on int <-> str, so every integer can be printed
 _INT_BOUND = 10**MAX_INT_DIGITS
@@ -64,8 +64,8 @@ class _Builder:
 
     def build(self, node: yaml.Node, path: FieldPath) -> Any:
         self.count += 1
-        if self.count > MAX_NODES:
-            raise self.source.error(path, f"document expands to more than {MAX_NODES} values (alias bomb?)")
+        if self.count > MAX_VALUES:
+            raise self.source.error(path, f"document expands to more than {MAX_VALUES} values (alias bomb?)")
         if len(path) > MAX_DEPTH:
             raise self.source.error(path, f"values nest deeper than {MAX_DEPTH} levels")
         self.source.positions.setdefault(path, (node.start_mark.line + 1, node.start_mark.column + 1))
