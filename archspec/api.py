@@ -8,7 +8,7 @@ import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from functools import cached_property
+from functools import cached_property, partial
 from pathlib import Path as FsPath
 from typing import TYPE_CHECKING, Any
 
@@ -86,15 +86,14 @@ class Spec:
     @cached_property
     def content_hash(self) -> str:
         """sha256 of the canonical JSON of the validated spec and its blocks' definitions (weights carry it)."""
-        content = {"network": self.network.model_dump(mode="json"),
-                   "blocks": {name: ref.definition.model_dump(mode="json") for name, ref in self.blocks.items()}}
-        return hashlib.sha256(json.dumps(content, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+        return content_hash(self.network, self.blocks)
 
     @cached_property
     def graph(self) -> Graph:
         """The IR, built, verified and annotated by every analysis pass."""
         graph = Builder(self.network, self.source, self.blocks, self.head_source).build()
-        graph.spec_hash = self.content_hash
+        # computed when compiling asks for it; a partial, not a closure over self, which would make a cycle
+        graph.hash_spec = partial(content_hash, self.network, self.blocks)
         verify(graph)
         return analyze_graph(graph)
 
@@ -136,6 +135,13 @@ class Spec:
         if stage not in stages:
             raise self.source.error(("stages",), f"no stage {stage!r} (stages: {', '.join(stages)})")
         return stages[: stages.index(stage) + 1]
+
+
+def content_hash(network: NetworkSpec, blocks: dict[str, BlockRef]) -> str:
+    """sha256 of the canonical JSON of a validated spec and its blocks' definitions."""
+    content = {"network": network.model_dump(mode="json"),
+               "blocks": {name: ref.definition.model_dump(mode="json") for name, ref in blocks.items()}}
+    return hashlib.sha256(json.dumps(content, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
 def check_image_size(image_size: Any) -> int:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
-from typing import Any, NamedTuple
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -44,11 +44,9 @@ MAX_ITEMS = 100_000
 MAX_NESTING = 200
 
 
-class Flow(NamedTuple):
-    """What an item is applied to: the node whose output it reads, and the scope it expands in."""
-
-    x: str
-    scope: Scope
+# What an item is applied to: the node whose output it reads, and the scope it expands in (a plain tuple: one
+# is made per item expanded, and a NamedTuple's constructor costs a Python call)
+Flow = tuple[str, Scope]
 
 
 class Builder(ItemVisitor[Flow, str]):
@@ -183,11 +181,7 @@ class Builder(ItemVisitor[Flow, str]):
 
     # 3. items: op, block, sequence, parallel branches, residual, repeat (one visitor method each)
     def _item(self, item: Item, x: str, scope: Scope, path: FieldPath) -> str:
-        return self.visit(item, path, Flow(x, scope))
-
-    def visit(self, item: Item, path: FieldPath, context: Flow) -> str:
-        """Expand one item applied to ``context.x``; its output's node name. A false ``when`` is the identity."""
-        x, scope = context
+        """Expand one item applied to node ``x``; its output's node name. A false ``when`` is the identity."""
         self.items += 1
         if self.items > MAX_ITEMS:
             raise GraphError(f"network expands to more than {MAX_ITEMS} items{self._context(scope)}",
@@ -199,13 +193,13 @@ class Builder(ItemVisitor[Flow, str]):
             return x
         self.nesting += 1
         try:
-            return super().visit(item, path, context)
+            return self.visit(item, path, (x, scope))
         finally:
             self.nesting -= 1
 
     def source_of(self, context: Flow) -> Source:
         """Items are located in the file of the scope they expand in."""
-        return context.scope.source
+        return context[1].source
 
     def visit_op(self, item: OpItem, path: FieldPath, context: Flow) -> str:
         """One node."""

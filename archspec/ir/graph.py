@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import networkx as nx
@@ -139,7 +140,8 @@ class Graph:
     """
 
     name: str
-    spec_hash: str = ""  # the content hash of the spec it was built from (Spec.content_hash)
+    # how to compute the content hash of the spec it was built from: on demand, since only compiling needs it
+    hash_spec: Callable[[], str] = field(default=str, repr=False)
     about: About = field(default_factory=About)
     nodes: dict[str, Node] = field(default_factory=dict)
     input: str = "input"
@@ -186,6 +188,11 @@ class Graph:
                                    for node in self.nodes.values() for source in node.inputs if source in self.nodes)
             self._digraph = digraph
         return self._digraph
+
+    @cached_property
+    def spec_hash(self) -> str:
+        """The content hash of the spec the graph was built from (``Spec.content_hash``; empty if none)."""
+        return self.hash_spec()
 
     @property
     def memory(self) -> Memory:
