@@ -123,3 +123,28 @@ def test_compiled_module_records_its_spec() -> None:
 def test_api_stages_until_keeps_network_order() -> None:
     spec = archspec.load(load("resnet18").source.file)
     assert spec.stages_until("layer2") == ["stem", "layer1", "layer2"]
+
+
+FUNCTIONS = {  # torch's own functions, named independently of archspec's table
+    "relu": "relu", "relu6": "relu6", "silu": "silu", "swish": "silu", "hardswish": "hardswish",
+    "hardsigmoid": "hardsigmoid", "gelu": "gelu", "sigmoid": "sigmoid", "tanh": "tanh", "leaky_relu": "leaky_relu",
+}
+
+
+@pytest.mark.parametrize("name", [*FUNCTIONS, "identity"])
+def test_every_activation_choice_computes_torch_s_function(name: str) -> None:
+    import torch
+    import torch.nn.functional as F
+
+    x = torch.linspace(-4, 4, 33)
+    expected = x if name == "identity" else getattr(F, FUNCTIONS[name])(x)
+    for op, attrs in ((OPS["activation"], {"fn": name}), (OPS[name], {}) if name in OPS else (None, None)):
+        if op is None:
+            continue
+        module = op.module(op.Attrs.model_validate(attrs), [(33,)], (33,))
+        assert torch.equal(module(x), expected), (op.name, name)
+    # squeeze-excitation takes the same choices for its bottleneck and its gate
+    se = OPS["squeeze_excite"]
+    module = se.module(se.Attrs.model_validate({"squeeze": 2, "activation": name, "gate": name}), [(4, 3, 3)],
+                       (4, 3, 3))
+    assert torch.equal(module.activation(x), expected) and torch.equal(module.gate(x), expected)
