@@ -5,16 +5,17 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
-from archspec.api import Spec, load
+from archspec.api import Spec, create_model, load
 from archspec.errors import ArchspecError, GraphError, SpecError, WeightsError
+from archspec.library import list_models
 
 if TYPE_CHECKING:
     from archspec.backends.checkpoint import load_weights, save_weights
     from archspec.backends.finetune import param_groups
     from archspec.backends.weights import transfer_weights
 
-__all__ = ["ArchspecError", "GraphError", "Spec", "SpecError", "WeightsError", "load", "load_weights",
-           "param_groups", "save_weights", "transfer_weights"]
+__all__ = ["ArchspecError", "GraphError", "Spec", "SpecError", "WeightsError", "create_model", "list_models", "load",
+           "load_weights", "param_groups", "save_weights", "transfer_weights"]
 __version__ = "0.1.0"
 
 # functions that need torch, imported on first use so that ``import archspec`` stays light

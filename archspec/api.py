@@ -18,9 +18,10 @@ from archspec.errors import GraphError, SpecError
 from archspec.ir.build import Builder
 from archspec.ir.graph import Graph
 from archspec.ir.verify import verify
+from archspec.library import find_spec, is_library_name
 from archspec.spec.load import read_head, read_spec
 from archspec.spec.schema import BlockRef, NetworkSpec
-from archspec.spec.source import Source, read_yaml
+from archspec.spec.source import Source, file_path, read_yaml
 
 if TYPE_CHECKING:
     from torch import nn
@@ -176,9 +177,30 @@ def parse_size(text: str, what: str = "size") -> int:
 
 def load(path: str | FsPath, *, num_classes: int | None = None, image_size: int | None = None,
          variables: dict[str, Any] | None = None) -> Spec:
-    """Read and validate a spec file; optional overrides as on the command line."""
-    network, source, blocks = read_spec(path)
+    """Read and validate a spec file, or the library network of that name (``"resnet50"``; a file of that name
+    wins); optional overrides as on the command line."""
+    found = find_spec(path)
+    if found == file_path(path) and is_library_name(found) and not os.path.lexists(found):
+        raise SpecError(f"{found}: no such spec file, and no library network of that name (archspec list shows "
+                        f"them)")
+    network, source, blocks = read_spec(found)
     spec = Spec(network, source, blocks)
     if num_classes is not None or image_size is not None or variables:
         spec = spec.with_overrides(num_classes=num_classes, image_size=image_size, variables=variables)
     return spec
+
+
+def create_model(name: str | FsPath, *, num_classes: int | None = None, image_size: int | None = None,
+                 variables: dict[str, Any] | None = None, pretrained_weights: str | FsPath | None = None,
+                 memory_limit: int | None = None) -> nn.Module:
+    """The compiled module of a library network (or spec file), as ``timm.create_model``: ``num_classes`` and
+    ``image_size`` override the spec's, ``pretrained_weights`` loads a ``.safetensors`` file saved by
+    ``save_weights`` or a torchvision/timm state dict saved with ``torch.save`` (matched by ``transfer_weights``).
+    Nothing is downloaded."""
+    spec = load(name, num_classes=num_classes, image_size=image_size, variables=variables)
+    model = spec.build(memory_limit=memory_limit)
+    if pretrained_weights is not None:
+        from archspec.backends.checkpoint import load_reference_weights
+
+        load_reference_weights(model, pretrained_weights)
+    return model

@@ -45,7 +45,7 @@ def _override_options(parser: Options) -> Options:
 
 def _spec_options() -> _Parser:
     common = _Parser(add_help=False)
-    common.add_argument("spec", help="spec file (YAML)")
+    common.add_argument("spec", help="spec file (YAML), or the name of a library network (resnet50)")
     common.add_argument("--head", metavar="FILE.yaml",
                         help="replace the spec's head (transfer learning) with the one in FILE: 'head: [items]'")
     return _override_options(common)
@@ -286,7 +286,7 @@ def make_parser() -> argparse.ArgumentParser:
     listing.set_defaults(run=cmd_list)
 
     compare = _override_options(sub.add_parser("compare", help="several specs side by side"))
-    compare.add_argument("specs", nargs="+", help="spec files")
+    compare.add_argument("specs", nargs="+", help="spec files or library network names")
     compare.add_argument("--json", action="store_true", help="print a JSON list")
     compare.set_defaults(run=cmd_compare)
 
@@ -303,7 +303,7 @@ def make_parser() -> argparse.ArgumentParser:
     paper.set_defaults(run=cmd_table)
 
     plot = _override_options(sub.add_parser("plot", help="chart reported top-1 against MACs and params"))
-    plot.add_argument("specs", nargs="+", help="spec files")
+    plot.add_argument("specs", nargs="+", help="spec files or library network names")
     plot.add_argument("-o", "--output", required=True, metavar="FILE.{png,svg,pdf}", help="output file")
     plot.set_defaults(run=cmd_plot)
 

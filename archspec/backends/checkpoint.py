@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import os
+import pickle
 import warnings
 from typing import TYPE_CHECKING, cast
 
@@ -125,3 +126,27 @@ def save_module(model: nn.Module, path: str | os.PathLike[str]) -> None:
 
     with open(path, "wb") as file:  # a file object: a full disk is then an OSError, not torch's RuntimeError
         torch.save(model, file)
+
+
+def load_reference_weights(model: nn.Module, path: str | os.PathLike[str]) -> None:
+    """Load weights into ``model`` from a ``.safetensors`` file of ours (``load_weights``) or from a state dict
+    saved with ``torch.save`` by torchvision, timm or any implementation with the same tensors in the same layer
+    order (``transfer_weights``)."""
+    import torch
+
+    from archspec.backends.weights import transfer_weights
+
+    path = file_path(path)
+    if path.endswith(".safetensors"):
+        load_weights(model, path)
+        return
+    regular_file_size(path)
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except (OSError, RuntimeError, ValueError, EOFError, pickle.UnpicklingError) as exc:  # torch.load's refusals
+        raise WeightsError(f"{path}: not a state dict saved with torch.save ({str(exc).splitlines()[0]})") from None
+    if isinstance(state, dict) and isinstance(state.get("state_dict"), dict):
+        state = state["state_dict"]  # a training checkpoint that holds the state dict
+    if not isinstance(state, dict) or not all(isinstance(t, torch.Tensor) for t in state.values()):
+        raise WeightsError(f"{path}: expected a state dict (tensor names to tensors)")
+    transfer_weights(model, state)
