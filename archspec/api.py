@@ -18,10 +18,10 @@ from archspec.errors import GraphError, SpecError
 from archspec.ir.build import Builder
 from archspec.ir.graph import Graph
 from archspec.ir.verify import verify
-from archspec.library import find_spec, is_library_name
+from archspec.library import find_spec
 from archspec.spec.load import read_head, read_spec
 from archspec.spec.schema import BlockRef, NetworkSpec
-from archspec.spec.source import Source, file_path, read_yaml
+from archspec.spec.source import Source, read_yaml
 
 if TYPE_CHECKING:
     from torch import nn
@@ -179,11 +179,7 @@ def load(path: str | FsPath, *, num_classes: int | None = None, image_size: int 
          variables: dict[str, Any] | None = None) -> Spec:
     """Read and validate a spec file, or the library network of that name (``"resnet50"``; a file of that name
     wins); optional overrides as on the command line."""
-    found = find_spec(path)
-    if found == file_path(path) and is_library_name(found) and not os.path.lexists(found):
-        raise SpecError(f"{found}: no such spec file, and no library network of that name (archspec list shows "
-                        f"them)")
-    network, source, blocks = read_spec(found)
+    network, source, blocks = read_spec(find_spec(path))
     spec = Spec(network, source, blocks)
     if num_classes is not None or image_size is not None or variables:
         spec = spec.with_overrides(num_classes=num_classes, image_size=image_size, variables=variables)

@@ -7,6 +7,7 @@ import os
 import re
 from pathlib import Path
 
+from archspec.errors import SpecError
 from archspec.spec.load import SHIPPED_LIBRARY
 from archspec.spec.source import file_path
 
@@ -40,10 +41,13 @@ def is_library_name(written: str) -> bool:
 
 def find_spec(path_or_name: str | os.PathLike[str]) -> str:
     """The spec file meant by a path or a library name: the path when a file is there, else the shipped library's
-    network of that name, else the path as given (reading it then says what is wrong)."""
+    network of that name, else the path as given (reading it then says what is wrong); a name that is neither is
+    a SpecError."""
     path = file_path(path_or_name)
     if not os.path.lexists(path) and is_library_name(path):
         shipped = SHIPPED_LIBRARY / f"{path}.yaml"
-        if shipped.is_file():
-            return str(shipped)
+        if not shipped.is_file():
+            raise SpecError(f"{path}: no such spec file, and no library network of that name (archspec list shows "
+                            f"them)")
+        return str(shipped)
     return path
