@@ -111,7 +111,7 @@ def executable_lines() -> int:
 def hostile_library(folder: Path) -> Path:
     """A copy of the library in ``folder``, beside the hostile files the mutations name; returns the copy."""
     library = folder / "specs"
-    shutil.copytree(ROOT / "specs", library)
+    shutil.copytree(ROOT / "archspec" / "specs", library)
     (folder / "outside.yaml").write_text(f"blocks:\n  {SECRET}: {{}}\nname: {SECRET}\n", encoding="utf-8")
     (library / "linked.yaml").symlink_to(folder / "outside.yaml")
     os.mkfifo(library / "fifo.yaml")
@@ -213,7 +213,7 @@ class Fuzzer:
         self.library, self.rng, self.out = library, rng, out
         self.path = library / INPUT
         self.coverage = Coverage() if guided else None
-        self.corpus: list[Case] = [(spec.read_text(), ()) for spec in library_files(ROOT / "specs")]
+        self.corpus: list[Case] = [(spec.read_text(), ()) for spec in library_files(ROOT / "archspec" / "specs")]
         self.corpus += [(seed, ()) for seed in SEEDS]
         self.signatures: dict[str, int] = {}
         self.counts = {"inputs": 0, "accepted": 0, "rejected": 0, "crashes": 0}

@@ -18,7 +18,7 @@ from archspec.reference import reference_model, takes_resolution
 
 __all__ = ["LIBRARY", "SPECS", "load", "reference_model", "takes_resolution"]
 
-SPECS = Path(__file__).resolve().parent.parent / "specs"
+SPECS = Path(__file__).resolve().parent.parent / "archspec" / "specs"  # the checkout's specs/ links here
 LIBRARY = [path.stem for path in library_files(SPECS)]
 SIZES = (32, 56, 64, 96, 112, 128, 160, 224, 299)
 LARGE = 100_000_000  # parameters: networks above this run alone, after the rest (the memory peak is theirs)

@@ -91,7 +91,7 @@ def read_library(path: str, mtime_ns: int, size: int) -> tuple[BlockLibrary, Sou
     return validate(BlockLibrary, source.data, source), source
 
 
-SHIPPED_LIBRARY = FsPath(__file__).resolve().parents[2] / "specs"
+SHIPPED_LIBRARY = FsPath(__file__).resolve().parents[1] / "specs"
 PATH_VARIABLE = "ARCHSPEC_PATH"
 PATH_MAX = 4096  # Linux's longest path: an import is named in full unless it could not be a path at all
 
