@@ -24,7 +24,7 @@ from archspec.spec.schema import BlockRef, NetworkSpec
 from archspec.spec.source import Source, read_yaml
 
 if TYPE_CHECKING:
-    from torch import nn
+    from archspec.backends.network import Network
 
 MAX_CLASSES = 1_000_000
 MAX_PIXELS = 16384  # the schema's largest resolution
@@ -116,14 +116,31 @@ class Spec:
                                  f"{limit / 2**30:.2f} GiB (raise it with --memory-limit or ARCHSPEC_MEMORY_LIMIT)",
                                  self.source.locate(()))
 
-    def build(self, *, memory_limit: int | None = None, freeze_until: str | None = None) -> nn.Module:
-        """Compile to a plain ``torch.nn.Module`` (PyTorch's default initialisation), within the memory limit;
-        ``freeze_until`` freezes every stage up to and including the named one (BatchNorm kept in eval mode)."""
+    def build(self, *, memory_limit: int | None = None, freeze_until: str | None = None,
+              features_only: bool = False, out_indices: list[int] | None = None) -> Network:
+        """Compile to a ``torch.nn.Module`` tree (PyTorch's default initialisation), within the memory limit;
+        ``freeze_until`` freezes every stage up to and including the named one (BatchNorm kept in eval mode).
+
+        With ``features_only`` the module returns the feature maps at the end of the stem and of each row (those
+        ``out_indices`` picks from ``feature_info``, by default all) as a tuple, and no head."""
+        from archspec.backends.network import feature_info
         from archspec.backends.torch_module import to_module
 
         frozen = self.stages_until(freeze_until) if freeze_until is not None else []
         self.check_memory(memory_limit)
-        model = to_module(self.graph)
+        outputs = None
+        if features_only or out_indices is not None:
+            found = feature_info(self.analyze().graph)
+            if not found:
+                raise SpecError(f"{self.name}: no stage ends in a feature map (C, H, W), so there are no features")
+            picked = list(range(len(found))) if out_indices is None else list(out_indices)
+            bad = [i for i in picked
+                   if isinstance(i, bool) or not isinstance(i, int) or not -len(found) <= i < len(found)]
+            if bad or not picked:
+                raise SpecError(f"out_indices: {bad[0] if bad else picked!r} is not one of the {len(found)} feature "
+                                f"maps ({', '.join(entry['module'] for entry in found)})")
+            outputs = [found[i]["node"] for i in picked]
+        model = to_module(self.graph, outputs=outputs)
         if frozen:
             from archspec.backends.finetune import freeze
 
@@ -188,15 +205,22 @@ def load(path: str | FsPath, *, num_classes: int | None = None, image_size: int 
 
 def create_model(name: str | FsPath, *, num_classes: int | None = None, image_size: int | None = None,
                  variables: dict[str, Any] | None = None, pretrained_weights: str | FsPath | None = None,
-                 memory_limit: int | None = None) -> nn.Module:
+                 memory_limit: int | None = None, features_only: bool = False,
+                 out_indices: list[int] | None = None) -> Network:
     """The compiled module of a library network (or spec file), as ``timm.create_model``: ``num_classes`` and
     ``image_size`` override the spec's, ``pretrained_weights`` loads a ``.safetensors`` file saved by
     ``save_weights`` or a torchvision/timm state dict saved with ``torch.save`` (matched by ``transfer_weights``).
-    Nothing is downloaded."""
+    Nothing is downloaded. ``features_only`` and ``out_indices``: the feature extractor (see ``Spec.build``),
+    holding the whole network's weights where it has them."""
     spec = load(name, num_classes=num_classes, image_size=image_size, variables=variables)
     model = spec.build(memory_limit=memory_limit)
     if pretrained_weights is not None:
         from archspec.backends.checkpoint import load_reference_weights
 
         load_reference_weights(model, pretrained_weights)
-    return model
+    if not features_only and out_indices is None:
+        return model
+    features = spec.build(features_only=True, out_indices=out_indices)
+    weights = model.state_dict()
+    features.load_state_dict({key: weights[key] for key in features.state_dict()})
+    return features

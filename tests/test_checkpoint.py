@@ -106,10 +106,10 @@ def test_weights_of_another_spec_name_the_first_mismatching_tensor(tmp_path: Pat
                                                     r"'layer1\.2\.conv1\.weight' \[64, 64, 3, 3\] is missing"):
         archspec.load_weights(load("resnet34").build(), path)
     ten = spec.with_overrides(num_classes=10)
-    with pytest.raises(archspec.WeightsError, match=r"first mismatching tensor: 'head\.fc\.weight' is \[1000, 512\] "
+    with pytest.raises(archspec.WeightsError, match=r"first mismatching tensor: 'fc\.weight' is \[1000, 512\] "
                                                     r"in the file but \[10, 512\] in the model"):
         archspec.load_weights(ten.build(), path)
-    with pytest.raises(archspec.WeightsError, match=r"do not fit the model: first mismatching tensor: 'head\.fc"):
+    with pytest.raises(archspec.WeightsError, match=r"do not fit the model: first mismatching tensor: 'fc"):
         archspec.load_weights(ten.build(), path, check_hash=False)
 
 
@@ -149,10 +149,10 @@ def test_cli_saves_and_loads_weights(tmp_path: Path, capsys) -> None:
     assert "saved the weights (safetensors, tagged with the spec's content hash)" in capsys.readouterr().out
     whole = str(tmp_path / "m.pt")
     assert main(["build", RESNET18, "--num-classes", "10", "--weights", path, "-o", whole]) == 0
-    assert torch.equal(torch.load(whole, weights_only=False).state_dict()["head.fc.weight"],
-                       load_file(path)["head.fc.weight"])
+    assert torch.equal(torch.load(whole, weights_only=False).state_dict()["fc.weight"],
+                       load_file(path)["fc.weight"])
     assert main(["build", RESNET18, "--weights", path]) == 2
-    assert "first mismatching tensor: 'head.fc.weight' is [10, 512] in the file" in capsys.readouterr().err
+    assert "first mismatching tensor: 'fc.weight' is [10, 512] in the file" in capsys.readouterr().err
     assert main(["build", RESNET18, "-o", str(tmp_path / "w.bin")]) == 2
     assert "expected a .pt, .pth or .safetensors file name" in capsys.readouterr().err
 

@@ -18,7 +18,7 @@ from archspec.ops import OPS
 from archspec.spec import schema
 from tests.library import SPECS
 
-ROOT = SPECS.parent
+ROOT = SPECS.parent.parent  # the checkout (the library lives in archspec/specs)
 DOCS = ROOT / "docs"
 
 

@@ -74,7 +74,7 @@ def test_the_graph_is_a_networkx_dag() -> None:
     assert set(digraph.nodes) == set(graph.nodes)
     assert {(u, v) for u, v in digraph.edges} == {(s, n.name) for n in graph for s in n.inputs}
     assert nx.is_directed_acyclic_graph(digraph)
-    for name in ("layer2.0.add", "head.fc", "input"):
+    for name in ("layer2.0.add", "fc", "input"):
         assert graph.ancestors(name) == nx.ancestors(digraph, name) | {name}
     # ResNet-18's deepest path, counted in torchvision's terms: conv1, bn1, relu, maxpool, then per basic block
     # conv, bn, relu, conv, bn, add, relu (7) x 8 blocks, then avgpool, flatten, fc; plus the input itself

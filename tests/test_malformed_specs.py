@@ -95,13 +95,13 @@ CASES = [
      "13:5: stem[0]: stem.0 (conv): kernel 5 (dilation 1) is larger than the padded input 2"),
     ("resolution-collapses", mutate("  - {op: global_avgpool}\n", "".join(
         "  - {op: maxpool, kernel: 2}\n" for _ in range(6)) + "  - {op: global_avgpool}\n"),
-     "22:5: head[4]: head.4 (maxpool): kernel 2 (dilation 1) is larger than the padded input 1"),
+     "22:5: head[4]: maxpool_4 (maxpool): kernel 2 (dilation 1) is larger than the padded input 1"),
     ("concat-mismatch", mutate("  - {op: global_avgpool}\n", "  - {parallel: [[{op: maxpool, kernel: 2}], []], "
                                                              "merge: concat}\n  - {op: global_avgpool}\n"),
-     "18:5: head[0]: head.concat (concat): concat needs shapes equal outside dim 0, got [32, 8, 8], [32, 16, 16]"),
+     "18:5: head[0]: concat (concat): concat needs shapes equal outside dim 0, got [32, 8, 8], [32, 16, 16]"),
     ("add-channel-mismatch", mutate("  - {op: global_avgpool}\n",
                                     "  - {residual: [{op: conv, out: 8, kernel: 1}]}\n  - {op: global_avgpool}\n"),
-     "18:5: head[0]: head.add (add): add needs equal shapes, got [8, 16, 16] + [32, 16, 16]"),
+     "18:5: head[0]: add (add): add needs equal shapes, got [8, 16, 16] + [32, 16, 16]"),
     ("groups-do-not-divide", mutate("out: 16, kernel: 3}", "out: 16, kernel: 3, groups: 5}"),
      "13:5: stem[0]: stem.0 (conv): groups=5 must divide input channels 3 and out 16"),
     ("cyclic-blocks", mutate("      - {op: relu}\n", "      - {block: other, c: 4}\n  other:\n    doc: loops back\n"

@@ -1,7 +1,8 @@
 """Transfer learning on a compiled network: freeze leading stages; optimizer groups with layer-wise learning rates.
 
-A compiled module's top-level children are its stages in network order (``stem``, the table's rows, ``head``),
-so both helpers work on any compiled module without the spec.
+A compiled network records which of its children make each stage of the spec (``stage_modules``: the stem and
+each row one child, the head its items, as ``avgpool`` and ``fc``), so both helpers work without the spec; on any
+other module each top-level child is a stage.
 """
 
 from __future__ import annotations
@@ -30,21 +31,32 @@ class FrozenBatchNorm2d(_AlwaysEval, nn.BatchNorm2d):
 _FROZEN: dict[type[nn.Module], type[nn.Module]] = {nn.BatchNorm1d: FrozenBatchNorm1d, nn.BatchNorm2d: FrozenBatchNorm2d}
 
 
+def stages_of(model: nn.Module) -> dict[str, list[nn.Module]]:
+    """The stages of a compiled network and the children that make each, in network order."""
+    children = dict(model.named_children())
+    recorded = getattr(model, "stage_modules", None)
+    if not isinstance(recorded, dict):
+        return {name: [child] for name, child in children.items()}
+    return {stage: [children[name] for name in names if name in children] for stage, names in recorded.items()}
+
+
 def freeze(model: nn.Module, stages: list[str]) -> nn.Module:
     """Freeze the named stages of a compiled module in place: no gradients, BatchNorm in eval mode for good."""
-    parts = dict(model.named_children())
+    parts = stages_of(model)
     for stage in stages:
-        part = parts.get(stage)
-        if part is None:  # a stage without modules (only functions) has nothing to freeze
-            continue
-        part.requires_grad_(False)
-        for module in part.modules():
-            frozen = _FROZEN.get(type(module))
-            if frozen is not None:
-                # swapping the class (same layout, importable, picklable) costs nothing per forward, unlike a hook
-                module.__class__ = frozen
-                module.eval()
+        for part in parts.get(stage, []):  # a stage without modules (only functions) has nothing to freeze
+            _freeze(part)
     return model
+
+
+def _freeze(part: nn.Module) -> None:
+    part.requires_grad_(False)
+    for module in part.modules():
+        frozen = _FROZEN.get(type(module))
+        if frozen is not None:
+            # swapping the class (same layout, importable, picklable) costs nothing per forward, unlike a hook
+            module.__class__ = frozen
+            module.eval()
 
 
 def param_groups(model: nn.Module, lr: float, decay: float = 1.0,
@@ -54,11 +66,12 @@ def param_groups(model: nn.Module, lr: float, decay: float = 1.0,
     norm scales); frozen parameters left out. Pass the result to any ``torch.optim`` optimizer."""
     if not lr > 0 or not decay > 0 or weight_decay < 0:
         raise ValueError(f"need lr > 0, decay > 0 and weight_decay >= 0, got {lr}, {decay}, {weight_decay}")
-    stages = [(name, part) for name, part in model.named_children() if next(part.parameters(), None) is not None]
+    stages = [(name, [p for part in parts for p in part.parameters()]) for name, parts in stages_of(model).items()]
+    stages = [(name, params) for name, params in stages if params]
     groups: list[dict[str, Any]] = []
-    for index, (name, part) in enumerate(stages):
+    for index, (name, stage_params) in enumerate(stages):
         stage_lr = lr * decay ** (len(stages) - 1 - index)
-        trainable = [p for p in part.parameters() if p.requires_grad]
+        trainable = [p for p in stage_params if p.requires_grad]
         for params, stage_decay in (([p for p in trainable if p.ndim > 1], weight_decay),
                                     ([p for p in trainable if p.ndim <= 1], 0.0)):
             if params:

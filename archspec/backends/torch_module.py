@@ -1,83 +1,189 @@
-"""IR -> a plain ``torch.nn.Module``: generated straight-line forward code (torch.fx), named after the spec."""
+"""IR -> a PyTorch module tree: the stem, each stage row and each block instance a module with its own forward
+(generated code, torch.fx), every node's module at the spec's dotted name."""
 
 from __future__ import annotations
 
 import operator
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 
 import torch
 from torch import fx, nn
-from torch.fx.graph_module import _USER_PRESERVED_ATTRIBUTES_KEY
 
 from archspec.analysis.in_place import in_place_inputs
-from archspec.ir.graph import Graph
+from archspec.backends.network import Network, Scope, classifier_of, feature_info, features_end
+from archspec.ir.graph import Graph, Node
 
 
 def _class_name(name: str) -> str:
     return "".join(part.capitalize() for part in name.replace("-", "_").replace(".", "_").split("_")) or "Network"
 
 
-def to_module(graph: Graph, *, initialise: bool = True) -> fx.GraphModule:
-    """Compile an analysed graph into a GraphModule whose submodules carry the spec's stage/block names.
+@dataclass
+class _Scope:
+    """The nodes under one dotted prefix (a module of the tree), and the sub-scopes and nodes directly in it."""
 
-    The forward is generated Python with one statement per node, so there is no interpretation overhead,
-    and the module works with ``torch.compile`` and ``torch.export``. With several outputs (auxiliary heads)
-    the forward returns a tuple: main output first. With ``initialise=False`` the modules are built on the meta
-    device and then given uninitialised storage: fast, for when every tensor will be loaded anyway.
-    The module records the spec it was compiled from in two plain attributes, ``spec_name`` and ``spec_hash``
-    (``Spec.content_hash``), which ``save_weights`` and ``load_weights`` check; they survive ``torch.save`` /
-    ``torch.load(weights_only=False)`` and ``copy.deepcopy``.
-    """
-    if not initialise:
-        with torch.device("meta"):
-            model = to_module(graph)
-        return model.to_empty(device="cpu")
-    code = fx.Graph()
-    values: dict[str, fx.Node] = {}
-    modules: dict[str, nn.Module] = {}
-    overwrites = in_place_inputs(graph)
-    for node in graph:
-        if node.op is None:
-            values[node.name] = code.placeholder("x")
-            continue
-        shapes = [graph[name].shape for name in node.inputs]
+    prefix: str
+    members: list[Node] = field(default_factory=list)
+    parts: dict[str, _Scope | Node] = field(default_factory=dict)  # by local name, in graph order
+
+    def local(self, name: str) -> str:
+        return name[len(self.prefix) + 1:] if self.prefix else name
+
+
+def _tree(nodes: list[Node]) -> _Scope:
+    """The scope tree of ``nodes`` (graph order) by their dotted names."""
+    root = _Scope("")
+    for node in nodes:
+        scope = root
+        scope.members.append(node)
+        *parents, _ = node.name.split(".")
+        for depth in range(len(parents)):
+            prefix = ".".join(parents[: depth + 1])
+            part = scope.parts.get(parents[depth])
+            if not isinstance(part, _Scope):  # a scope's nodes are contiguous, since scopes expand one at a time
+                part = scope.parts[parents[depth]] = _Scope(prefix)
+            scope = part
+            scope.members.append(node)
+        scope.parts[scope.local(node.name)] = node
+    return root
+
+
+@dataclass
+class _Compiler:
+    """Emits one GraphModule per scope; each reads the values made outside it and returns those used outside."""
+
+    graph: Graph
+    wanted: list[str]
+    overwrites: dict[str, str]
+    users: dict[str, set[str]]
+    listed: bool = False  # the network returns a list (of feature maps), however many
+    top: dict[str, fx.Node] = field(default_factory=dict)  # the network's own forward: value per node name
+
+    def interface(self, scope: _Scope) -> tuple[list[str], list[str]]:
+        """The values a scope reads from outside (in order of first read) and those read outside it."""
+        inside = {node.name for node in scope.members}
+        inputs = list(dict.fromkeys(source for node in scope.members for source in node.inputs
+                                    if source not in inside))
+        outputs = [node.name for node in scope.members
+                   if node.name in self.wanted or not self.users[node.name] <= inside]
+        return inputs, outputs
+
+    def emit(self, scope: _Scope, inputs: list[str], outputs: list[str], cls: type[fx.GraphModule],
+             class_name: str) -> fx.GraphModule:
+        code = fx.Graph()
+        values: dict[str, fx.Node] = {}
+        for index, source in enumerate(inputs):
+            values[source] = code.placeholder("x" if len(inputs) == 1 else f"x{index}")
+        inside = {node.name for node in scope.members}
+        children: dict[str, nn.Module] = {}
+        for local, part in scope.parts.items():
+            if isinstance(part, _Scope):
+                part_inputs, part_outputs = self.interface(part)
+                children[local] = self.emit(part, part_inputs, part_outputs, Scope, self.scope_class(part))
+                result = code.call_module(local, tuple(values[source] for source in part_inputs))
+                for index, name in enumerate(part_outputs):
+                    values[name] = result if len(part_outputs) == 1 else \
+                        code.call_function(operator.getitem, (result, index))
+            else:
+                in_place = self.overwrites.get(part.name) in inside
+                values[part.name] = self.node(code, part, local, values, children, in_place)
+                values[part.name].meta["node"] = part.name  # which IR node the statement computes
+        results = [values[name] for name in outputs]
+        if not scope.prefix:
+            self.top = values
+            if self.listed:
+                results = [code.call_function(list, (tuple(results),))]
+        code.output(results[0] if len(results) == 1 else tuple(results))
+        root = nn.Module()
+        for local, child in children.items():  # registered in graph order, which is the state dict's order
+            root.add_module(local, child)
+        return cls(root, code, class_name=class_name)
+
+    def node(self, code: fx.Graph, node: Node, local: str, values: dict[str, fx.Node],
+             children: dict[str, nn.Module], in_place: bool) -> fx.Node:
+        """One node's statement. It overwrites an input (``in_place``) only when that input was made inside the
+        module, so that calling a module on its own never changes the caller's tensor."""
+        assert node.op is not None
+        shapes = [self.graph[name].shape for name in node.inputs]
         args = tuple(values[name] for name in node.inputs)
         module = node.op.module(node.attrs, shapes, node.shape)
         if module is not None:
-            if hasattr(module, "inplace") and node.name in overwrites:
+            if in_place and hasattr(module, "inplace"):
                 setattr(module, "inplace", True)  # noqa: B010  (as hand-written networks do: one buffer fewer)
-            modules[node.name] = module
-            values[node.name] = code.call_module(node.name, args)
-        elif node.name in overwrites:  # a residual add into its fresh summand (``out += identity``)
-            fresh = overwrites[node.name]
+            children[local] = module
+            call_args, kwargs, pick = node.op.call(args)
+            result = code.call_module(local, call_args, kwargs)
+            return result if pick is None else code.call_function(operator.getitem, (result, pick))
+        if in_place:  # a residual add into its fresh summand (``out += identity``)
+            fresh = self.overwrites[node.name]
             other = next(name for name in node.inputs if name != fresh)
-            values[node.name] = code.call_function(operator.iadd, (values[fresh], values[other]))
-        else:
-            function, kwargs = node.op.function(node.attrs, shapes)
-            values[node.name] = code.call_function(function, args, kwargs)
-    outputs = [values[name] for name in graph.outputs]
-    code.output(outputs[0] if len(outputs) == 1 else tuple(outputs))
-    model = fx.GraphModule(_ordered_root(modules), code, class_name=_class_name(graph.name))
-    spec = {"spec_name": graph.name, "spec_hash": graph.spec_hash}
-    for attribute, value in spec.items():
-        setattr(model, attribute, value)
-    # GraphModule's deepcopy rebuilds the module and keeps only the attributes listed here (torch.save keeps all)
-    model.meta[_USER_PRESERVED_ATTRIBUTES_KEY] = spec
+            return code.call_function(operator.iadd, (values[fresh], values[other]))
+        function, kwargs = node.op.function(node.attrs, shapes)
+        return code.call_function(function, args, kwargs)
+
+    def scope_class(self, scope: _Scope) -> str:
+        """The class name of a scope's module: a row's block instance after its block (``Bottleneck``), a row
+        ``Stage``, another named scope after its name (``Downsample``), an unnamed one ``Block``."""
+        first, local = scope.members[0], scope.prefix.rsplit(".", 1)[-1]
+        stage = self.graph.stages.get(first.stage)
+        if stage is not None and stage.row is not None:
+            if scope.prefix == stage.name:
+                return "Stage"
+            if scope.prefix == first.block and stage.is_block and stage.block:
+                return _class_name(stage.block)
+        return "Block" if local.isdigit() else _class_name(local)
+
+
+def to_module(graph: Graph, *, initialise: bool = True, outputs: list[str] | None = None) -> Network:
+    """Compile an analysed graph into a Network: a module tree that mirrors the spec, each scope's forward
+    generated code with one statement per node (no interpretation overhead; ``torch.compile`` and
+    ``torch.export`` work).
+
+    ``outputs`` (node names) replaces the network's outputs, dropping what they do not need: the feature
+    extractor, whose forward returns them as a list. With several outputs (auxiliary heads) the forward returns a
+    tuple, main output first. With ``initialise=False`` the modules are built on the meta device and then given
+    uninitialised storage: fast, for when every tensor will be loaded anyway.
+    """
+    if not initialise:
+        with torch.device("meta"):
+            model = to_module(graph, outputs=outputs)
+        empty = model.to_empty(device="cpu")
+        assert isinstance(empty, Network)
+        return empty
+    wanted = list(outputs or graph.outputs)
+    needed: set[str] = set().union(*(graph.ancestors(name) for name in wanted))
+    nodes = [node for node in graph if node.name in needed and node.op is not None]
+    users = {node.name: {user for user in graph.users(node.name) if user in needed} for node in graph}
+    compiler = _Compiler(graph, wanted, in_place_inputs(graph), users, listed=outputs is not None)
+    tree = _tree(nodes)
+    compiled = compiler.emit(tree, [graph.input], wanted, Network, _class_name(graph.name))
+    if not isinstance(compiled, Network):
+        raise TypeError(f"compiled {type(compiled).__name__}, not a Network")
+    model = compiled
+    classifier = classifier_of(graph) if outputs is None else None
+    features = features_end(graph) if outputs is None else wanted[0]
+    while features not in compiler.top:  # inside a scope of the head: from where that scope begins
+        features = graph[features].inputs[0]
+    stage_modules: dict[str, list[str]] = {}
+    for local, part in tree.parts.items():
+        if local in model._modules:
+            stage = part.members[0].stage if isinstance(part, _Scope) else part.stage
+            stage_modules.setdefault(stage, []).append(local)
+    model.record({
+        "spec_name": graph.name, "spec_hash": graph.spec_hash, "feature_info": feature_info(graph),
+        "classifier_name": classifier.name if classifier is not None else None,
+        "features_node": compiler.top[features].name,
+        "stage_modules": stage_modules,
+    })
     return model
 
 
-def _ordered_root(modules: dict[str, nn.Module]) -> nn.Module:
-    """A module tree holding ``modules`` at their dotted names, registered in graph order.
+def walk_scopes(model: nn.Module, prefix: str = "") -> Iterator[tuple[str, fx.GraphModule]]:
+    """Every module of the tree with generated code, by its dotted name: the network and its scopes."""
+    if isinstance(model, fx.GraphModule):
+        yield prefix, model
+        for name, child in model.named_children():
+            yield from walk_scopes(child, f"{prefix}.{name}" if prefix else name)
 
-    (GraphModule given a plain dict would register them by nesting depth, which reorders the state dict.)
-    """
-    root = nn.Module()
-    for name, module in modules.items():
-        *parents, leaf = name.split(".")
-        parent = root
-        for part in parents:
-            if not hasattr(parent, part):
-                parent.add_module(part, nn.Module())
-            parent = getattr(parent, part)
-        parent.add_module(leaf, module)
-    return root
 

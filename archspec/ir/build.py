@@ -93,15 +93,21 @@ class Builder(ItemVisitor[Flow, str]):
         self.graph.outputs = [x, *self.side_outputs]
         return self.graph
 
-    def _network_scope(self, prefix: str, stage: str, source: Source | None = None) -> Scope:
+    def _network_scope(self, prefix: str, stage: str, source: Source | None = None,
+                       namer: Namer | None = None) -> Scope:
         values = {**self.variables, "num_stages": len(self.spec.stages)}
-        return Scope(values, dict(self.variable_origins), source or self.source, prefix, Namer(), stage)
+        return Scope(values, dict(self.variable_origins), source or self.source, prefix, namer or Namer(), stage)
 
     def _section(self, name: str, items: list[Item], x: str, source: Source | None = None) -> str:
         if not items:
             return x
         self.graph.stages[name] = Stage(name, self.graph[x].shape)
-        scope = self._network_scope(name, name, source)
+        # the stem is one module; the head's items are the network's own children, as hand-written networks have
+        # ``avgpool`` and ``fc``, so that the classifier is swapped by attribute
+        if name == "head":
+            scope = self._network_scope("", name, source, Namer(taken=self.graph.has_name))
+        else:
+            scope = self._network_scope(name, name, source)
         for i, item in enumerate(items):
             x = self._item(item, x, scope, (name, i))
         return x
@@ -204,14 +210,14 @@ class Builder(ItemVisitor[Flow, str]):
     def visit_op(self, item: OpItem, path: FieldPath, context: Flow) -> str:
         """One node."""
         x, scope = context
-        name = qualify(scope.prefix, item.name or scope.namer.next_index())
+        name = qualify(scope.prefix, item.name or scope.namer.next_index(item.op))
         raw = {k: (v, Site(scope.source, (*path, k))) for k, v in item.attrs.items()}
         return self._op(item.op, raw, x, scope, path, name)
 
     def visit_block(self, item: BlockItem, path: FieldPath, context: Flow) -> str:
         """The block's body, with its parameters bound."""
         x, scope = context
-        name = qualify(scope.prefix, item.name or scope.namer.next_index())
+        name = qualify(scope.prefix, item.name or scope.namer.next_index(item.block))
         raw = {k: (v, Site(scope.source, (*path, k))) for k, v in item.args.items()}
         return self._block(item.block, raw, x, scope, path, name, {})
 

@@ -225,6 +225,10 @@ class Graph:
     def __getitem__(self, name: str) -> Node:
         return self.nodes[name]
 
+    def has_name(self, name: str) -> bool:
+        """Whether ``name`` is a node's name or the namespace (dotted prefix) of one."""
+        return name in self.nodes or name in self._below
+
     def users(self, name: str) -> list[str]:
         """Names of the nodes consuming ``name``'s output, in graph order (once per input they read it as)."""
         return self._users[name]

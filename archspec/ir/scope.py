@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -10,14 +11,23 @@ from archspec.spec.source import Source
 
 
 class Namer:
-    """Hands out default names (``0``, ``1``, ...) for unnamed items and unique names for merge nodes."""
+    """Hands out default names for unnamed items (``0``, ``1``, ... or, with ``by_kind``, the op or block's own name)
+    and unique names for merge nodes."""
 
-    def __init__(self) -> None:
+    def __init__(self, taken: Callable[[str], bool] | None = None) -> None:
         self.index = 0
+        # with ``taken``, names by kind (the head's items are the network's own children: ``flatten``, not ``0``),
+        # skipping the names ``taken`` says are in use
+        self.taken = taken
         self.merges: dict[str, int] = {}
 
-    def next_index(self) -> str:
-        """The next default name: ``0``, ``1``, ..."""
+    def next_index(self, kind: str) -> str:
+        """The next default name for an item of ``kind``: ``0``, ``1``, ..., or by kind ``kind``, ``kind_1``, ..."""
+        if self.taken is not None:
+            name = self.merge(kind)
+            while self.taken(name):
+                name = self.merge(kind)
+            return name
         name = str(self.index)
         self.index += 1
         return name

@@ -69,6 +69,9 @@ class NoAttrs(OpAttrs):
 A = TypeVar("A", bound=OpAttrs)
 # what a stateless op computes: a function of the input tensors, and its keyword arguments
 FunctionCall = tuple[Callable[..., Any], dict[str, Any]]
+# how an op's module is called on its input values: positional and keyword arguments, and which element of a tuple
+# result is the output (None: the result itself)
+ModuleCall = tuple[tuple[Any, ...], dict[str, Any], int | None]
 
 
 class Cost(NamedTuple):
@@ -149,6 +152,10 @@ class Op(Generic[A]):
     def module(self, attrs: A, inputs: list[Shape], output: Shape) -> nn.Module | None:
         """A torch module computing the op, or None when ``function`` is used instead."""
         return None
+
+    def call(self, inputs: tuple[Any, ...]) -> ModuleCall:
+        """How ``module``'s result is called on the input values; default: on them, its result the output."""
+        return inputs, {}, None
 
     def function(self, attrs: A, inputs: list[Shape]) -> FunctionCall:
         """A module-level function of the input tensors and its keyword arguments, for stateless ops."""

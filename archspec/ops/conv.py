@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from archspec.ops.base import (
     Cost,
@@ -101,16 +101,17 @@ class Conv(Op[ConvAttrs]):
         return WindowRule(Window.SLIDING, pair(a.kernel), pair(a.stride), (pads[0][0], pads[1][0]), pair(a.dilation))
 
     def module(self, a: ConvAttrs, inputs: list[Shape], output: Shape) -> nn.Module:
+        from torch import nn
+
         from archspec.ops.modules import PaddedConv2d
 
         _, pads = self._geometry(a, inputs[0])
-        symmetric = all(before == after for before, after in pads)
-        return PaddedConv2d(
-            inputs[0][0], a.out, pair(a.kernel), stride=pair(a.stride), dilation=pair(a.dilation),
-            groups=a.groups, bias=a.bias,
-            padding=(pads[0][0], pads[1][0]) if symmetric else 0,
-            extra_padding=None if symmetric else (pads[1][0], pads[1][1], pads[0][0], pads[0][1]),
-        )
+        options: dict[str, Any] = {"stride": pair(a.stride), "dilation": pair(a.dilation), "groups": a.groups,
+                                   "bias": a.bias}
+        if all(before == after for before, after in pads):  # torch's own class, which hook-based counters know
+            return nn.Conv2d(inputs[0][0], a.out, pair(a.kernel), padding=(pads[0][0], pads[1][0]), **options)
+        return PaddedConv2d(inputs[0][0], a.out, pair(a.kernel),
+                            extra_padding=(pads[1][0], pads[1][1], pads[0][0], pads[0][1]), **options)
 
     def label(self, a: ConvAttrs) -> str:
         kh, kw = pair(a.kernel)

@@ -10,16 +10,17 @@ from archspec.ops.activation import activation_module
 
 
 class PaddedConv2d(nn.Conv2d):
-    """Conv2d with optional asymmetric (TensorFlow ``same``) padding applied before the convolution."""
+    """Conv2d with asymmetric (TensorFlow ``same``) padding ``(left, right, top, bottom)`` applied before it."""
 
-    def __init__(self, *args, extra_padding: tuple[int, int, int, int] | None = None, **kwargs) -> None:
+    def __init__(self, *args, extra_padding: tuple[int, int, int, int], **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.extra_padding = extra_padding
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.extra_padding is not None:
-            x = F.pad(x, self.extra_padding)
-        return self._conv_forward(x, self.weight, self.bias)
+        return self._conv_forward(F.pad(x, self.extra_padding), self.weight, self.bias)
+
+    def extra_repr(self) -> str:
+        return f"{super().extra_repr()}, extra_padding={self.extra_padding}"
 
 
 class StochasticDepth(nn.Module):
@@ -41,6 +42,48 @@ class StochasticDepth(nn.Module):
 
     def extra_repr(self) -> str:
         return f"p={self.p}, mode={self.mode}"
+
+
+class Scale(nn.Module):
+    """Multiply by a constant ``factor`` (Inception-ResNet's residual scaling)."""
+
+    def __init__(self, factor: float) -> None:
+        super().__init__()
+        self.factor = factor
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * self.factor
+
+    def extra_repr(self) -> str:
+        return f"factor={self.factor}"
+
+
+class Narrow(nn.Module):
+    """``length`` entries of dimension ``dim`` from ``start`` (a view, as ``Tensor.narrow``)."""
+
+    def __init__(self, dim: int, start: int, length: int) -> None:
+        super().__init__()
+        self.dim, self.start, self.length = dim, start, length
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.narrow(self.dim, self.start, self.length)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}, start={self.start}, length={self.length}"
+
+
+class SelectToken(nn.Module):
+    """The token at ``index`` of every sequence: (N, L, D) -> (N, D)."""
+
+    def __init__(self, index: int) -> None:
+        super().__init__()
+        self.index = index
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x[:, self.index]
+
+    def extra_repr(self) -> str:
+        return f"index={self.index}"
 
 
 class ChannelShuffle(nn.Module):
@@ -86,14 +129,6 @@ class PositionEmbedding(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x + self.weight
-
-
-class SelfAttention(nn.MultiheadAttention):
-    """Multi-head self-attention taking one input (queries = keys = values)."""
-
-    # one input instead of query, key and value: not a drop-in MultiheadAttention, by design
-    def forward(self, x: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
-        return super().forward(x, x, x, need_weights=False)[0]
 
 
 class SqueezeExcite(nn.Module):

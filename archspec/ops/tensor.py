@@ -100,11 +100,6 @@ class ScaleAttrs(OpAttrs):
     factor: float
 
 
-def scale(tensor: Tensor, factor: float) -> Tensor:
-    """Multiply by a constant."""
-    return tensor * factor
-
-
 class Scale(Op[ScaleAttrs]):
     """Multiply by a constant factor."""
 
@@ -112,8 +107,10 @@ class Scale(Op[ScaleAttrs]):
     family = Family.TENSOR
     Attrs = ScaleAttrs
 
-    def function(self, a: ScaleAttrs, inputs: list[Shape]) -> FunctionCall:
-        return scale, {"factor": a.factor}
+    def module(self, a: ScaleAttrs, inputs: list[Shape], output: Shape) -> nn.Module:
+        from archspec.ops.modules import Scale as Module
+
+        return Module(a.factor)
 
     def label(self, a: ScaleAttrs) -> str:
         return f"x{a.factor:g}"
@@ -125,11 +122,6 @@ class SliceAttrs(OpAttrs):
     start: NonNegativeInt = 0
     stop: PositiveInt | None = None
     dim: NonNegativeInt = 0
-
-
-def slice_dim(tensor: Tensor, dim: int, start: int, stop: int) -> Tensor:
-    """``tensor[:, ..., start:stop]`` along ``dim`` (batch excluded from ``dim``)."""
-    return tensor.narrow(dim + 1, start, stop - start)
 
 
 class Slice(Op[SliceAttrs]):
@@ -154,8 +146,10 @@ class Slice(Op[SliceAttrs]):
     def cost(self, a: SliceAttrs, inputs: list[Shape], output: Shape) -> Cost:
         return Cost()
 
-    def function(self, a: SliceAttrs, inputs: list[Shape]) -> FunctionCall:
-        return slice_dim, {"dim": a.dim, "start": a.start, "stop": self._stop(a, inputs[0])}
+    def module(self, a: SliceAttrs, inputs: list[Shape], output: Shape) -> nn.Module:
+        from archspec.ops.modules import Narrow
+
+        return Narrow(a.dim + 1, a.start, self._stop(a, inputs[0]) - a.start)
 
 
 class ConcatAttrs(OpAttrs):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import Field
 
@@ -10,7 +10,7 @@ from archspec.ops.base import (
     GLOBAL,
     Cost,
     Family,
-    FunctionCall,
+    ModuleCall,
     NoAttrs,
     NonNegativeInt,
     Op,
@@ -25,7 +25,7 @@ from archspec.ops.base import (
 )
 
 if TYPE_CHECKING:
-    from torch import Tensor, nn
+    from torch import nn
 
 
 class PatchEmbedAttrs(OpAttrs):
@@ -139,17 +139,16 @@ class SelfAttention(Op[AttentionAttrs]):
         return GLOBAL
 
     def module(self, a: AttentionAttrs, inputs: list[Shape], output: Shape) -> nn.Module:
-        from archspec.ops.modules import SelfAttention as Module
+        from torch import nn
 
-        return Module(inputs[0][1], a.heads, dropout=a.dropout, bias=a.bias, batch_first=True)
+        return nn.MultiheadAttention(inputs[0][1], a.heads, dropout=a.dropout, bias=a.bias, batch_first=True)
+
+    def call(self, inputs: tuple[Any, ...]) -> ModuleCall:
+        # queries, keys and values are the one input; the attention weights are not wanted
+        return (inputs[0], inputs[0], inputs[0]), {"need_weights": False}, 0
 
     def label(self, a: AttentionAttrs) -> str:
         return f"self_attention h{a.heads}"
-
-
-def select_token(tokens: Tensor, index: int) -> Tensor:
-    """The token at ``index`` of every sequence in the batch."""
-    return tokens[:, index]
 
 
 class SelectAttrs(OpAttrs):
@@ -174,5 +173,7 @@ class SelectToken(Op[SelectAttrs]):
     def cost(self, a: SelectAttrs, inputs: list[Shape], output: Shape) -> Cost:
         return Cost()
 
-    def function(self, a: SelectAttrs, inputs: list[Shape]) -> FunctionCall:
-        return select_token, {"index": a.index}
+    def module(self, a: SelectAttrs, inputs: list[Shape], output: Shape) -> nn.Module:
+        from archspec.ops.modules import SelectToken as Module
+
+        return Module(a.index)
