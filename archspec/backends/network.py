@@ -95,6 +95,9 @@ class Scope(fx.GraphModule):
     def __iter__(self) -> Iterator[nn.Module]:
         return iter(list(self.children()))
 
+    def __str__(self) -> str:  # the module tree, as any module prints (GraphModule's adds its generated code)
+        return nn.Module.__repr__(self)
+
     def __bool__(self) -> bool:  # a module is true even without children, as modules without __len__ are
         return True
 

@@ -11,7 +11,7 @@ import torch
 from torch import fx, nn
 
 from archspec.analysis.in_place import in_place_inputs
-from archspec.backends.network import Network, Scope, classifier_of, feature_info, features_end
+from archspec.backends.network import FeatureInfo, Network, Scope, classifier_of, feature_info, features_end
 from archspec.ir.graph import Graph, Node
 
 
@@ -171,7 +171,9 @@ def to_module(graph: Graph, *, initialise: bool = True, outputs: list[str] | Non
             stage = part.members[0].stage if isinstance(part, _Scope) else part.stage
             stage_modules.setdefault(stage, []).append(local)
     model.record({
-        "spec_name": graph.name, "spec_hash": graph.spec_hash, "feature_info": feature_info(graph),
+        "spec_name": graph.name, "spec_hash": graph.spec_hash,
+        "feature_info": FeatureInfo(entry for entry in feature_info(graph)
+                                    if outputs is None or entry["node"] in wanted),
         "classifier_name": classifier.name if classifier is not None else None,
         "features_node": compiler.top[features].name,
         "stage_modules": stage_modules,
