@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -73,3 +76,40 @@ def test_create_model_refuses_what_is_no_state_dict(tmp_path: Path) -> None:
     torch.save([1, 2, 3], tmp_path / "list.pth")
     with pytest.raises(archspec.WeightsError, match="expected a state dict"):
         archspec.create_model("lenet5", pretrained_weights=tmp_path / "list.pth")
+
+
+USER_SPEC = """name: mine
+imports: [blocks/resnet.yaml]
+input: {channels: 3, resolution: 64}
+stem:
+  - {op: conv, out: 16, kernel: 3, bias: false}
+stages:
+  - {name: layer1, block: basic, c: 16, n: 1, s: 1}
+head:
+  - {op: global_avgpool}
+  - {op: flatten}
+  - {op: linear, out: 10}
+"""
+
+
+def test_a_non_editable_install_ships_the_library(tmp_path: Path) -> None:
+    """The wheel holds every library network and block file: from a folder outside the checkout, the library is
+    listed and built by name, and a user's spec imports the library's blocks by their library name."""
+    root = SPECS.parent.parent
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w",
+                    str(tmp_path / "wheel"), str(root)], check=True, capture_output=True)
+    wheel = next((tmp_path / "wheel").glob("archspec-*.whl"))
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(tmp_path / "site"),
+                    str(wheel)], check=True, capture_output=True)
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "elsewhere" / "mine.yaml").write_text(USER_SPEC)
+    script = ("import archspec; print(archspec.__file__); print(len(archspec.list_models()));"
+              "print(archspec.load('mine.yaml').analyze().params); print(archspec.load('resnet18').analyze().params)")
+    result = subprocess.run([sys.executable, "-c", script], cwd=tmp_path / "elsewhere", capture_output=True,
+                            text=True, env={**os.environ, "PYTHONPATH": str(tmp_path / "site")}, check=True)
+    where, count, mine, resnet18 = result.stdout.split()
+    assert where.startswith(str(tmp_path / "site"))  # the installed copy, not the checkout
+    assert int(count) == len(LIBRARY)
+    # conv 3*16*9, basic block 2 x (16*16*9 + BN 32), linear 16*10+10; torchvision's resnet18: 11,689,512
+    assert int(mine) == 3 * 16 * 9 + 2 * (16 * 16 * 9 + 32) + 16 * 10 + 10
+    assert int(resnet18) == sum(p.numel() for p in torchvision.models.resnet18().parameters())
