@@ -16,9 +16,7 @@ from torch import nn
 from torchvision.models.feature_extraction import create_feature_extractor
 
 import archspec
-from tests.library import load, reference_model
-
-CHAINS = ["resnet18", "densenet121", "efficientnet_b0", "mobilenet_v3_large", "vit_b_16"]
+from tests.library import SPECS, load, reference_model
 
 
 def small(name: str) -> tuple[archspec.Spec, nn.Module, torch.Tensor]:
@@ -31,17 +29,36 @@ def small(name: str) -> tuple[archspec.Spec, nn.Module, torch.Tensor]:
     return spec, model, torch.randn(2, 3, size, size, generator=torch.Generator().manual_seed(1))
 
 
-@pytest.mark.parametrize("name", CHAINS)
-def test_each_child_runs_on_the_previous_output_and_together_they_are_the_network(name: str) -> None:
+NETWORKS = ["resnet18", "densenet121", "efficientnet_b0", "mobilenet_v3_large", "vit_b_16"]
+# those whose head is all modules; densenet121's computes its last ReLU and pooling in the forward, as torchvision's
+CHAINS = ["resnet18", "efficientnet_b0", "mobilenet_v3_large", "vit_b_16"]
+
+
+@pytest.mark.parametrize("name", NETWORKS)
+def test_each_stage_runs_on_the_previous_output_and_together_they_are_the_network(name: str) -> None:
+    """The stem and each row are modules, the head is ``forward_head``; composed, they are the network."""
     spec, model, x = small(name)
     stages = [stage.name for stage in spec.graph.stages.values() if stage.name != "head"]
     assert list(dict(model.named_children()))[: len(stages)] == stages  # the stem and the rows, in order
+    with torch.no_grad():
+        y = x
+        for stage in stages:
+            y = getattr(model, stage)(y)
+        assert torch.equal(model.forward_features(x), y)
+        assert torch.equal(model.forward_head(y), model(x))
+
+
+@pytest.mark.parametrize("name", CHAINS)
+def test_on_a_chain_the_children_compose_and_sequential_gives_the_pooled_features(name: str) -> None:
+    _, model, x = small(name)
     with torch.no_grad():
         y = x
         for child in model.children():
             y = child(y)
         assert torch.equal(y, model(x))
         pooled = nn.Sequential(*list(model.children())[:-1])(x)  # the transfer-learning idiom
+        classifier = list(model.children())[-1]
+        assert torch.equal(classifier(pooled), model(x))
     assert pooled.shape[0] == 2 and pooled.ndim == 2  # the pooled (and flattened) features
 
 
@@ -140,3 +157,27 @@ def test_copies_and_pickles_keep_the_class_the_tree_and_the_interface() -> None:
             assert torch.equal(other(x), model(x))
             assert torch.equal(other.forward_features(x), model.forward_features(x))
         assert torch.equal(other.layer1[0](model.stem(x)), model.layer1[0](model.stem(x)))
+
+
+def test_a_functional_op_is_a_call_in_its_scope_not_a_child(tmp_path) -> None:
+    """``functional: true`` computes an activation or pool in the enclosing forward (F.relu, F.max_pool2d), with
+    the same result; an op that has parameters has no function form, a located error."""
+    from tests.library import library_copy
+
+    text = ((SPECS / "resnet18.yaml").read_text()
+            .replace("{op: relu, name: relu}", "{op: relu, name: relu, functional: true}")
+            .replace("padding: 1}", "padding: 1, functional: true}"))
+    assert text.count("functional: true") == 2
+    spec = archspec.load(library_copy(tmp_path, "resnet18f", text)).with_overrides(image_size=32)
+    plain = load("resnet18").with_overrides(image_size=32)
+    model, reference = spec.build().eval(), plain.build().eval()
+    reference.load_state_dict(model.state_dict())
+    assert [name for name, _ in model.stem.named_children()] == ["conv1", "bn1"]
+    assert "torch.nn.functional.relu" in model.stem.code and "max_pool2d" in model.stem.code
+    x = torch.randn(2, 3, 32, 32)
+    with torch.no_grad():
+        assert torch.equal(model(x), reference(x))
+    assert spec.analyze().macs == plain.analyze().macs
+    bad = library_copy(tmp_path, "bad", text.replace("name: bn1}", "name: bn1, functional: true}"))
+    with pytest.raises(archspec.SpecError, match=r"bad\.yaml:\d+:\d+: stem\[1\]\.functional: op 'batchnorm' has "):
+        archspec.load(bad).graph  # noqa: B018

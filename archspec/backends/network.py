@@ -11,7 +11,7 @@ from torch import fx, nn
 from torch.fx.graph_module import _USER_PRESERVED_ATTRIBUTES_KEY
 
 from archspec.ir.graph import Graph, Node
-from archspec.ops.base import Family, Window
+from archspec.ops.base import Family
 
 
 class FeatureInfo(list[dict[str, Any]]):
@@ -52,19 +52,6 @@ def feature_info(graph: Graph) -> FeatureInfo:
         entries.append({"num_chs": end.shape[0], "reduction": end.rf.stride[0], "module": stage.name,
                         "stage": stage.name, "node": end.name})
     return entries
-
-
-def features_end(graph: Graph) -> str:
-    """Where ``forward_features`` ends, as timm's does: before the head's first op that pools its whole input
-    or drops a dimension (global pooling, flattening, the class token's selection); else at the output."""
-    main = graph.ancestors(graph.outputs[0])
-    for node in graph:
-        if node.op is None or node.stage != "head" or node.name not in main:
-            continue
-        shapes = [graph[source].shape for source in node.inputs]
-        if node.op.window(node.attrs, shapes).kind is Window.GLOBAL or len(node.shape) < len(shapes[0]):
-            return node.inputs[0]
-    return graph.outputs[0]
 
 
 def classifier_of(graph: Graph) -> Node | None:
@@ -113,8 +100,9 @@ class Scope(fx.GraphModule):
         return lambda module, root, graph: fx.GraphModule.__init__(module, root, graph, class_name=name)
 
 
-# forward_features's generated code, per network (made on first use; a weak key, so it goes with the network)
-_FEATURE_FORWARDS: weakref.WeakKeyDictionary[nn.Module, Callable[..., Any]] = weakref.WeakKeyDictionary()
+# forward_features's and forward_head's generated code, per network (made on first use; a weak key, so it goes
+# with the network)
+_PARTS: weakref.WeakKeyDictionary[nn.Module, dict[str, Callable[..., Any]]] = weakref.WeakKeyDictionary()
 
 
 class Network(Scope):
@@ -140,24 +128,40 @@ class Network(Scope):
         self.meta[_USER_PRESERVED_ATTRIBUTES_KEY] = dict(facts)
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
-        """The head's input: the last stage's output (timm's ``forward_features``)."""
-        forward = _FEATURE_FORWARDS.get(self)
-        if forward is None:
-            forward = _FEATURE_FORWARDS[self] = self._generate_until(self.features_node)
-        return forward(self, x)
+        """The last stage's output, the head's input (timm's ``forward_features``)."""
+        return self._part("features", None, self.features_node)(self, x)
 
-    def _generate_until(self, last: str) -> Callable[..., Any]:
-        end = next(node for node in self.graph.nodes if node.name == last)
-        needed, stack = {end}, [end]
-        while stack:  # what the features depend on (not a side head beside them)
+    def forward_head(self, x: torch.Tensor) -> torch.Tensor:
+        """The head on the last stage's output, computed as the network does (its items and the ops its forward
+        computes): ``forward_head(forward_features(x))`` is ``forward(x)``, as timm's."""
+        end = next(node for node in self.graph.nodes if node.op == "output").args[0]
+        if not isinstance(end, fx.Node):  # several outputs: the side heads read earlier stages
+            raise RuntimeError(f"{self.spec_name} has side outputs, which need more than the last stage's output")
+        return self._part("head", self.features_node, end.name)(self, x)
+
+    def _part(self, key: str, start: str | None, end: str) -> Callable[..., Any]:
+        """The generated code of the forward's part from ``start`` (None: the input) to ``end``, made once."""
+        parts = _PARTS.setdefault(self, {})
+        if key not in parts:
+            parts[key] = self._generate(start, end)
+        return parts[key]
+
+    def _generate(self, start: str | None, last: str) -> Callable[..., Any]:
+        nodes = {node.name: node for node in self.graph.nodes}
+        end = nodes[last]
+        begin = nodes[start] if start is not None else next(n for n in self.graph.nodes if n.op == "placeholder")
+        needed, stack = {end}, [end] if end is not begin else []
+        while stack:  # what ``end`` depends on, back to ``begin``
             for source in stack.pop().all_input_nodes:
-                if source not in needed:
+                if source is not begin and source not in needed:
+                    if source.op == "placeholder":
+                        raise RuntimeError(f"{self.spec_name}: its head reads more than the last stage's output")
                     needed.add(source)
                     stack.append(source)
         code = fx.Graph()
-        copied: dict[fx.Node, fx.Node] = {}
+        copied: dict[fx.Node, fx.Node] = {begin: code.placeholder("x")}
         for node in self.graph.nodes:
-            if node in needed:
+            if node in needed and node is not begin:
                 copied[node] = code.node_copy(node, lambda value: copied[value])
         code.output(copied[end])
         python = code.python_code("self")

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import inspect
 import operator
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -11,8 +12,9 @@ import torch
 from torch import fx, nn
 
 from archspec.analysis.in_place import in_place_inputs
-from archspec.backends.network import FeatureInfo, Network, Scope, classifier_of, feature_info, features_end
+from archspec.backends.network import FeatureInfo, Network, Scope, classifier_of, feature_info
 from archspec.ir.graph import Graph, Node
+from archspec.ops.base import Family
 
 
 def _class_name(name: str) -> str:
@@ -76,7 +78,7 @@ class _Compiler:
         for index, source in enumerate(inputs):
             values[source] = code.placeholder("x" if len(inputs) == 1 else f"x{index}")
         inside = {node.name for node in scope.members}
-        children: dict[str, nn.Module] = {}
+        children: dict[str, nn.Module | nn.Parameter] = {}
         for local, part in scope.parts.items():
             if isinstance(part, _Scope):
                 part_inputs, part_outputs = self.interface(part)
@@ -97,17 +99,20 @@ class _Compiler:
         code.output(results[0] if len(results) == 1 else tuple(results))
         root = nn.Module()
         for local, child in children.items():  # registered in graph order, which is the state dict's order
-            root.add_module(local, child)
+            if isinstance(child, nn.Parameter):
+                root.register_parameter(local, child)
+            else:
+                root.add_module(local, child)
         return cls(root, code, class_name=class_name)
 
     def node(self, code: fx.Graph, node: Node, local: str, values: dict[str, fx.Node],
-             children: dict[str, nn.Module], in_place: bool) -> fx.Node:
+             children: dict[str, nn.Module | nn.Parameter], in_place: bool) -> fx.Node:
         """One node's statement. It overwrites an input (``in_place``) only when that input was made inside the
         module, so that calling a module on its own never changes the caller's tensor."""
         assert node.op is not None
         shapes = [self.graph[name].shape for name in node.inputs]
         args = tuple(values[name] for name in node.inputs)
-        module = node.op.module(node.attrs, shapes, node.shape)
+        module = None if node.functional else node.op.module(node.attrs, shapes, node.shape)
         if module is not None:
             if in_place and hasattr(module, "inplace"):
                 setattr(module, "inplace", True)  # noqa: B010  (as hand-written networks do: one buffer fewer)
@@ -115,11 +120,18 @@ class _Compiler:
             call_args, kwargs, pick = node.op.call(args)
             result = code.call_module(local, call_args, kwargs)
             return result if pick is None else code.call_function(operator.getitem, (result, pick))
-        if in_place:  # a residual add into its fresh summand (``out += identity``)
+        function, kwargs = node.op.function(node.attrs, shapes)
+        parameter = node.op.parameter(node.attrs, shapes)
+        if parameter is not None:  # held by this scope's module, read in its forward
+            children[local] = parameter
+            args = (*args, code.get_attr(local))
+        if in_place and node.op.family is Family.ACTIVATION:
+            if "inplace" in inspect.signature(function).parameters:  # F.relu(x, inplace=True)
+                kwargs = {**kwargs, "inplace": True}
+        elif in_place:  # a residual add into its fresh summand (``out += identity``)
             fresh = self.overwrites[node.name]
             other = next(name for name in node.inputs if name != fresh)
             return code.call_function(operator.iadd, (values[fresh], values[other]))
-        function, kwargs = node.op.function(node.attrs, shapes)
         return code.call_function(function, args, kwargs)
 
     def scope_class(self, scope: _Scope) -> str:
@@ -162,9 +174,8 @@ def to_module(graph: Graph, *, initialise: bool = True, outputs: list[str] | Non
         raise TypeError(f"compiled {type(compiled).__name__}, not a Network")
     model = compiled
     classifier = classifier_of(graph) if outputs is None else None
-    features = features_end(graph) if outputs is None else wanted[0]
-    while features not in compiler.top:  # inside a scope of the head: from where that scope begins
-        features = graph[features].inputs[0]
+    head = [node for node in nodes if node.stage == "head"]
+    features = head[0].inputs[0] if head and outputs is None else wanted[0]
     stage_modules: dict[str, list[str]] = {}
     for local, part in tree.parts.items():
         if local in model._modules:

@@ -16,7 +16,7 @@ from archspec.errors import FieldPath, GraphError, Site, SpecError
 from archspec.ir.graph import About, Graph, Node, Stage, collection_paused
 from archspec.ir.scope import Namer, Scope, attrs_key, qualify
 from archspec.ops import OPS
-from archspec.ops.base import ShapeError
+from archspec.ops.base import Op, ShapeError
 from archspec.spec.expr import ExprError, checked, referenced_name, resolve
 from archspec.spec.locate import data_path, describe_error, first_error, written_key
 from archspec.spec.schema import (
@@ -212,7 +212,13 @@ class Builder(ItemVisitor[Flow, str]):
         x, scope = context
         name = qualify(scope.prefix, item.name or scope.namer.next_index(item.op))
         raw = {k: (v, Site(scope.source, (*path, k))) for k, v in item.attrs.items()}
-        return self._op(item.op, raw, x, scope, path, name)
+        if item.functional and type(OPS[item.op]).function is Op.function:
+            raise SpecError(f"op {item.op!r} has no function form (functional: true is for activations and "
+                            f"pooling){self._context(scope)}", Site(scope.source, (*path, "functional")))
+        name = self._op(item.op, raw, x, scope, path, name)
+        if item.functional:
+            self.graph[name].functional = True
+        return name
 
     def visit_block(self, item: BlockItem, path: FieldPath, context: Flow) -> str:
         """The block's body, with its parameters bound."""

@@ -65,6 +65,7 @@ class Node:
     block: str | None
     origin: Site | Location | None
     shape: Shape = ()
+    functional: bool = False  # lowered to a function call in its scope's forward, not a child module
     _cost: Cost | None = field(default=None, repr=False)
     _rf: ReceptiveField | None = field(default=None, repr=False)
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, ClassVar, Literal
 
-from archspec.ops.base import Family, NoAttrs, Op, OpAttrs, Shape
+from archspec.ops.base import Family, FunctionCall, NoAttrs, Op, OpAttrs, Shape
 
 if TYPE_CHECKING:
-    from torch import nn
+    from torch import Tensor, nn
 
 # The one list of activation functions: op name -> torch.nn class name. Each is an op of its own
 # (``{op: relu}``), a choice of ``{op: activation, fn: ...}`` and of squeeze-excitation's functions.
@@ -17,6 +17,24 @@ ACTIVATIONS: dict[str, str] = {
 }
 ACTIVATION_ALIASES = {"swish": "silu"}
 LEAKY_SLOPE = 0.01  # torch's default negative slope
+
+
+def identity(x: Tensor) -> Tensor:
+    """Its input."""
+    return x
+
+
+def activation_function(name: str, slope: float = LEAKY_SLOPE) -> FunctionCall:
+    """The function computing the activation ``name`` (``F.relu``), and its keyword arguments."""
+    import torch
+    import torch.nn.functional as F
+
+    name = ACTIVATION_ALIASES.get(name, name)
+    if name == "leaky_relu":
+        return F.leaky_relu, {"negative_slope": slope}
+    if name == "identity":
+        return identity, {}
+    return getattr(torch, name) if name in ("sigmoid", "tanh") else getattr(F, name), {}
 
 
 def activation_module(name: str, slope: float = LEAKY_SLOPE) -> nn.Module:
@@ -36,6 +54,9 @@ class Activation(Op[NoAttrs]):
 
     def module(self, a: NoAttrs, inputs: list[Shape], output: Shape) -> nn.Module:
         return activation_module(self.name)
+
+    def function(self, a: NoAttrs, inputs: list[Shape]) -> FunctionCall:
+        return activation_function(self.name)
 
 
 if TYPE_CHECKING:
@@ -61,6 +82,9 @@ class NamedActivation(Op[ActivationAttrs]):
     def module(self, a: ActivationAttrs, inputs: list[Shape], output: Shape) -> nn.Module:
         return activation_module(a.fn, a.slope)
 
+    def function(self, a: ActivationAttrs, inputs: list[Shape]) -> FunctionCall:
+        return activation_function(a.fn, a.slope)
+
     def label(self, a: ActivationAttrs) -> str:
         return a.fn
 
@@ -80,6 +104,9 @@ class LeakyReLU(Op[LeakyReLUAttrs]):
 
     def module(self, a: LeakyReLUAttrs, inputs: list[Shape], output: Shape) -> nn.Module:
         return activation_module(self.name, a.slope)
+
+    def function(self, a: LeakyReLUAttrs, inputs: list[Shape]) -> FunctionCall:
+        return activation_function(self.name, a.slope)
 
 
 def activation_ops() -> list[Op]:

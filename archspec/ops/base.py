@@ -153,6 +153,11 @@ class Op(Generic[A]):
         """A torch module computing the op, or None when ``function`` is used instead."""
         return None
 
+    def parameter(self, attrs: A, inputs: list[Shape]) -> nn.Parameter | None:
+        """A parameter the enclosing module holds at the node's name and passes to ``function`` after the inputs,
+        or None (the op has no such parameter)."""
+        return None
+
     def call(self, inputs: tuple[Any, ...]) -> ModuleCall:
         """How ``module``'s result is called on the input values; default: on them, its result the output."""
         return inputs, {}, None

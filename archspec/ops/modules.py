@@ -120,17 +120,6 @@ class ClassToken(nn.Module):
         return torch.cat([self.token.expand(x.shape[0], -1, -1), x], dim=1)
 
 
-class PositionEmbedding(nn.Module):
-    """Add a learned embedding per position."""
-
-    def __init__(self, length: int, dim: int) -> None:
-        super().__init__()
-        self.weight = nn.Parameter(torch.empty(1, length, dim).normal_(std=0.02))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x + self.weight
-
-
 class SqueezeExcite(nn.Module):
     """Squeeze-and-excitation gate with 1x1 convolutions ``fc1`` and ``fc2``."""
 

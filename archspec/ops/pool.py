@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from archspec.ops.base import (
     GLOBAL,
@@ -10,6 +10,7 @@ from archspec.ops.base import (
     A,
     Cost,
     Family,
+    FunctionCall,
     Int,
     Op,
     OpAttrs,
@@ -25,7 +26,7 @@ from archspec.ops.base import (
 from archspec.ops.conv import window_output
 
 if TYPE_CHECKING:
-    from torch import nn
+    from torch import Tensor, nn
 
 
 class PoolAttrs(OpAttrs):
@@ -85,6 +86,20 @@ class MaxPool(_WindowPool[PoolAttrs]):
 
         return nn.MaxPool2d(pair(a.kernel), self._stride(a), pair(a.padding), ceil_mode=a.ceil_mode)
 
+    def function(self, a: PoolAttrs, inputs: list[Shape]) -> FunctionCall:
+        import torch.nn.functional as F
+
+        return F.max_pool2d, {"kernel_size": pair(a.kernel), "stride": self._stride(a), "padding": pair(a.padding),
+                              "ceil_mode": a.ceil_mode}
+
+
+def avg_pool2d(x: Tensor, **options: Any) -> Tensor:
+    """``F.avg_pool2d``, looked up when called, as hand-written code does: torch.fx would name the C function
+    itself (``torch._C._nn.avg_pool2d``), which tools that patch ``torch.nn.functional`` (ptflops) do not see."""
+    import torch.nn.functional as F
+
+    return F.avg_pool2d(x, **options)
+
 
 class AvgPool(_WindowPool[AvgPoolAttrs]):
     """Average pooling."""
@@ -97,6 +112,10 @@ class AvgPool(_WindowPool[AvgPoolAttrs]):
 
         return nn.AvgPool2d(pair(a.kernel), self._stride(a), pair(a.padding), ceil_mode=a.ceil_mode,
                             count_include_pad=a.count_include_pad)
+
+    def function(self, a: AvgPoolAttrs, inputs: list[Shape]) -> FunctionCall:
+        return avg_pool2d, {"kernel_size": pair(a.kernel), "stride": self._stride(a), "padding": pair(a.padding),
+                              "ceil_mode": a.ceil_mode, "count_include_pad": a.count_include_pad}
 
 
 class AdaptiveAttrs(OpAttrs):
@@ -138,6 +157,11 @@ class AdaptiveAvgPool(_AveragePool[AdaptiveAttrs]):
 
         return nn.AdaptiveAvgPool2d(pair(a.size))
 
+    def function(self, a: AdaptiveAttrs, inputs: list[Shape]) -> FunctionCall:
+        import torch.nn.functional as F
+
+        return F.adaptive_avg_pool2d, {"output_size": pair(a.size)}
+
 
 class GlobalAvgPool(_AveragePool[OpAttrs]):
     """Average over all positions: (C, H, W) -> (C, 1, 1)."""
@@ -156,3 +180,32 @@ class GlobalAvgPool(_AveragePool[OpAttrs]):
         from torch import nn
 
         return nn.AdaptiveAvgPool2d(1)
+
+    def function(self, a: OpAttrs, inputs: list[Shape]) -> FunctionCall:
+        import torch.nn.functional as F
+
+        return F.adaptive_avg_pool2d, {"output_size": 1}
+
+
+def spatial_mean(x: Tensor) -> Tensor:
+    """The mean over the spatial axes: ``x.mean((2, 3))``."""
+    return x.mean((2, 3))
+
+
+class SpatialMean(_AveragePool[OpAttrs]):
+    """Average over all positions and drop them: (C, H, W) -> (C,), as ``x.mean([2, 3])`` (torchvision's
+    MNASNet and ShuffleNet V2 end so, where others pool to 1x1 and flatten). Computed in the forward."""
+
+    name = "mean"
+    Attrs = OpAttrs
+
+    def infer(self, a: OpAttrs, inputs: list[Shape]) -> Shape:
+        require_rank(self.name, inputs, (3,), "a (C, H, W) feature map")
+        return (inputs[0][0],)
+
+    def window(self, a: OpAttrs, inputs: list[Shape]) -> WindowRule:
+        return GLOBAL
+
+    def function(self, a: OpAttrs, inputs: list[Shape]) -> FunctionCall:
+        return spatial_mean, {}
+

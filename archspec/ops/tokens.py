@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import Field
@@ -10,6 +11,7 @@ from archspec.ops.base import (
     GLOBAL,
     Cost,
     Family,
+    FunctionCall,
     ModuleCall,
     NoAttrs,
     NonNegativeInt,
@@ -98,10 +100,14 @@ class PositionEmbedding(Op[NoAttrs]):
     def cost(self, a: NoAttrs, inputs: list[Shape], output: Shape) -> Cost:
         return Cost(params=numel(inputs[0]), other_ops=numel(output))
 
-    def module(self, a: NoAttrs, inputs: list[Shape], output: Shape) -> nn.Module:
-        from archspec.ops.modules import PositionEmbedding as Module
+    def parameter(self, a: NoAttrs, inputs: list[Shape]) -> nn.Parameter:
+        import torch
 
-        return Module(*inputs[0])
+        # a parameter of the enclosing module, added in its forward, as torchvision's Encoder holds pos_embedding
+        return torch.nn.Parameter(torch.empty(1, *inputs[0]).normal_(std=0.02))
+
+    def function(self, a: NoAttrs, inputs: list[Shape]) -> FunctionCall:
+        return operator.add, {}
 
 
 class AttentionAttrs(OpAttrs):

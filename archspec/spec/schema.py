@@ -64,6 +64,9 @@ class OpItem(ItemBase):
 
     model_config = ConfigDict(extra="allow", frozen=True, allow_inf_nan=False)
     op: str = Field(description="Name of the primitive op (conv, batchnorm, relu, ...).")
+    functional: bool = Field(False, description="Compute the op in the enclosing module's forward as a function "
+                                                "call (F.relu, F.adaptive_avg_pool2d), as a hand-written network "
+                                                "may, instead of as a child module; for activations and pooling.")
 
     @property
     def attrs(self) -> dict[str, Any]:
