@@ -11,12 +11,14 @@ from functools import cache
 from pathlib import Path
 
 import pytest
+import torch
 
 import archspec
+from archspec.ir.graph import Graph
 from archspec.library import library_files
 from archspec.reference import reference_model, takes_resolution
 
-__all__ = ["LIBRARY", "SPECS", "load", "reference_model", "takes_resolution"]
+__all__ = ["LIBRARY", "SPECS", "check_module_flops", "load", "node_shapes", "reference_model", "takes_resolution"]
 
 SPECS = Path(__file__).resolve().parent.parent / "archspec" / "specs"  # the checkout's specs/ links here
 LIBRARY = [path.stem for path in library_files(SPECS)]
@@ -90,3 +92,45 @@ def by_network(names: list[str]) -> list:
 def with_reference(names: list[str]) -> list[str]:
     """The names whose spec declares an independent implementation."""
     return [n for n in names if load(n).network.reference is not None]
+
+
+class _Recorder(torch.fx.Interpreter):
+    """Runs a compiled network scope by scope, recording each IR node's output shape (from ``meta["node"]``)."""
+
+    def __init__(self, module: torch.fx.GraphModule, shapes: dict[str, tuple[int, ...]]) -> None:
+        super().__init__(module)
+        self.shapes = shapes
+
+    def run_node(self, n: torch.fx.Node) -> object:
+        result = super().run_node(n)
+        if "node" in n.meta:
+            self.shapes[n.meta["node"]] = tuple(result.shape[1:])
+        return result
+
+    def call_module(self, target: str, args: tuple, kwargs: dict) -> object:  # type: ignore[override]
+        module = self.fetch_attr(target)
+        if isinstance(module, torch.fx.GraphModule):
+            return _Recorder(module, self.shapes).run(*args)
+        return super().call_module(target, args, kwargs)
+
+
+def node_shapes(model: torch.fx.GraphModule, x: torch.Tensor) -> dict[str, tuple[int, ...]]:
+    """Each IR node's output shape (batch left out) in a real forward pass of the compiled network."""
+    shapes: dict[str, tuple[int, ...]] = {}
+    _Recorder(model, shapes).run(x)
+    return shapes
+
+
+def check_module_flops(graph: Graph, model: torch.nn.Module, counts: dict[str, dict], flops_per_mac: int) -> None:
+    """FlopCounterMode's count for every module equals its nodes' MACs: a node's own module, and each scope's
+    (every node under it, merges computed in its forward included); ``flops_per_mac``: 2 x the batch."""
+    prefix = type(model).__name__
+    for name, _ in model.named_modules():
+        under = [node for node in graph if not node.is_input and (not name or node.name == name
+                                                                   or node.name.startswith(name + "."))]
+        if not under:  # a part of one node's module (squeeze-excitation's fc1)
+            continue
+        key = f"{prefix}.{name}" if name else "Global"
+        assert sum(counts.get(key, {}).values()) == flops_per_mac * sum(node.cost.macs for node in under), \
+            name or prefix
+

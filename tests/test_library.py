@@ -21,7 +21,9 @@ import archspec
 from tests.library import (
     LIBRARY,
     by_network,
+    check_module_flops,
     load,
+    node_shapes,
     published_macs,
     reference_model,
     release_memory,
@@ -160,26 +162,6 @@ def test_training_outputs_equal_the_twin_under_one_seed(twin: Twin) -> None:
         torch.testing.assert_close(grad, their_grads[twin.pairs[name]], rtol=1e-3, atol=1e-5, msg=name)
 
 
-class _Recorder(torch.fx.Interpreter):
-    """Runs a compiled network scope by scope, recording each IR node's output shape (from ``meta["node"]``)."""
-
-    def __init__(self, module: torch.fx.GraphModule, shapes: dict[str, tuple[int, ...]]) -> None:
-        super().__init__(module)
-        self.shapes = shapes
-
-    def run_node(self, n: torch.fx.Node) -> object:
-        result = super().run_node(n)
-        if "node" in n.meta:
-            self.shapes[n.meta["node"]] = tuple(result.shape[1:])
-        return result
-
-    def call_module(self, target: str, args: tuple, kwargs: dict) -> object:  # type: ignore[override]
-        module = self.fetch_attr(target)
-        if isinstance(module, torch.fx.GraphModule):
-            return _Recorder(module, self.shapes).run(*args)
-        return super().call_module(target, args, kwargs)
-
-
 def test_every_node_matches_a_forward_pass_and_flop_counter(twin: Twin) -> None:
     """Shapes and params node by node against a real forward pass; MACs against FlopCounterMode, per module
     (each node's own, and each scope's total, which holds the merges computed in its forward), which counts
@@ -189,9 +171,8 @@ def test_every_node_matches_a_forward_pass_and_flop_counter(twin: Twin) -> None:
     spec, model = twin.spec, twin.model
     graph = spec.graph
     x = torch.randn(1, *graph[graph.input].shape)
-    shapes: dict[str, tuple[int, ...]] = {}
     with torch.no_grad():
-        _Recorder(model, shapes).run(x)
+        shapes = node_shapes(model, x)
     assert sorted(shapes) == sorted(node.name for node in graph if not node.is_input)
     modules, parameters = dict(model.named_modules()), dict(model.named_parameters())
     for node in graph:
@@ -216,15 +197,7 @@ def test_every_node_matches_a_forward_pass_and_flop_counter(twin: Twin) -> None:
             model(x)
     finally:
         model.eval()
-    counts = counter.get_flop_counts()
-    prefix = type(model).__name__
-    for name in modules:  # every node's module, and every scope's (its nodes and the merges it computes)
-        under = [node for node in graph if not node.is_input and (not name or node.name == name
-                                                                   or node.name.startswith(name + "."))]
-        if not under:  # a part of one node's module (squeeze-excitation's fc1)
-            continue
-        key = f"{prefix}.{name}" if name else "Global"
-        assert sum(counts.get(key, {}).values()) == 2 * sum(node.cost.macs for node in under), name or prefix
+    check_module_flops(graph, model, counter.get_flop_counts(), flops_per_mac=2)
 
 
 def _counts(model: torch.nn.Module, shape: tuple[int, ...]) -> dict[str, tuple[int, ...]]:

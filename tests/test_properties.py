@@ -14,12 +14,12 @@ from typing import Any
 import torch
 import yaml
 from hypothesis import HealthCheck, given, settings
-from torch.fx.passes.shape_prop import ShapeProp
 from torch.nn.attention import SDPBackend, sdpa_kernel
 from torch.utils.flop_counter import FlopCounterMode
 
 import archspec
 from archspec.ir.graph import Node
+from tests.library import check_module_flops, node_shapes
 from tests.strategies import specs
 
 _HEALTH = [HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large]
@@ -58,19 +58,15 @@ def test_analysis_equals_the_compiled_module(tmp_path_factory, data: dict[str, A
     graph, report = spec.graph, spec.analyze()
     model = spec.build().train()  # training mode: FlopCounterMode sees every kernel
     x = torch.randn(2, *report.input_shape)
-    ShapeProp(model).propagate(x)
-    fx_nodes = [n for n in model.graph.nodes if n.op != "output"]
-    for node, fx_node in zip(graph, fx_nodes, strict=True):
-        assert tuple(fx_node.meta["tensor_meta"].shape[1:]) == node.shape, node.name
+    with torch.no_grad():
+        shapes = node_shapes(model, x)
+    assert shapes == {node.name: node.shape for node in graph if not node.is_input}
     assert report.params == sum(p.numel() for p in model.parameters())
     assert report.buffers == sum(b.numel() for b in model.buffers())
     counter = FlopCounterMode(display=False)
     with counter, torch.no_grad(), sdpa_kernel(SDPBackend.MATH):
         model(x)
-    prefix = type(model).__name__
-    counts = counter.get_flop_counts()
-    for node in graph:
-        assert sum(counts.get(f"{prefix}.{node.name}", {}).values()) == 4 * node.cost.macs, node.name
+    check_module_flops(graph, model, counter.get_flop_counts(), flops_per_mac=4)
 
 
 def _written_stride(node: Node) -> tuple[int, int]:
