@@ -220,6 +220,9 @@ def _counts(model: torch.nn.Module, shape: tuple[int, ...]) -> dict[str, tuple[i
         pt_macs, pt_params = ptflops.get_model_complexity_info(model, tuple(shape), as_strings=False,
                                                                print_per_layer_stat=False, verbose=False)
         summary = torchinfo.summary(model, input_data=x, verbose=0)
+        # torchinfo keeps every summarised model's layers, by class name, whatever cache_forward_pass says: each
+        # of our networks has a class of its own, so the suite would hold them all
+        torchinfo.torchinfo._cached_forward_pass.clear()
         flops = FlopCountAnalysis(model, x).unsupported_ops_warnings(False).uncalled_modules_warnings(False)
         total = flops.total()
     return {"thop": (int(thop_macs), int(thop_params)), "ptflops": (int(pt_macs), int(pt_params)),
