@@ -31,9 +31,8 @@ class FeatureInfo(list[dict[str, Any]]):
         return [entry["module"] for entry in self]
 
 
-def _scope_output(graph: Graph, prefix: str) -> Node | None:
-    """The node of scope ``prefix`` whose output the rest of the network reads (its last node on the main path)."""
-    members = [node for node in graph if node.name == prefix or node.name.startswith(prefix + ".")]
+def _scope_output(graph: Graph, members: list[Node]) -> Node | None:
+    """The one node of a scope whose output the rest of the network reads, or None when there is not one."""
     inside = {node.name for node in members}
     leaving = [node for node in members
                if node.name in graph.outputs or any(user not in inside for user in graph.users(node.name))]
@@ -42,11 +41,14 @@ def _scope_output(graph: Graph, prefix: str) -> Node | None:
 
 def feature_info(graph: Graph) -> FeatureInfo:
     """The feature map at the end of the stem and of each row (side rows and token sequences left out)."""
+    by_scope: dict[str, list[Node]] = {}  # a stage's nodes are those its name prefixes: one pass, not one per stage
+    for node in graph:
+        by_scope.setdefault(node.name.split(".", 1)[0], []).append(node)
     entries = FeatureInfo()
     for stage in graph.stages.values():
-        if stage.name == "head":
+        if stage.name == "head" or stage.name not in by_scope:
             continue
-        end = _scope_output(graph, stage.name)
+        end = _scope_output(graph, by_scope[stage.name])
         if end is None or len(end.shape) != 3 or end.name in graph.outputs[1:]:
             continue
         entries.append({"num_chs": end.shape[0], "reduction": end.rf.stride[0], "module": stage.name,

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import inspect
 import operator
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import torch
@@ -190,13 +189,3 @@ def to_module(graph: Graph, *, initialise: bool = True, outputs: list[str] | Non
         "stage_modules": stage_modules,
     })
     return model
-
-
-def walk_scopes(model: nn.Module, prefix: str = "") -> Iterator[tuple[str, fx.GraphModule]]:
-    """Every module of the tree with generated code, by its dotted name: the network and its scopes."""
-    if isinstance(model, fx.GraphModule):
-        yield prefix, model
-        for name, child in model.named_children():
-            yield from walk_scopes(child, f"{prefix}.{name}" if prefix else name)
-
-
