@@ -30,10 +30,11 @@ bench: $(STAMP)
 	$(PY) -m pip install -q -e '.[bench]'
 	$(PY) -m benchmarks
 
-# specs/schema.json and specs/blocks.schema.json (JSON Schemas for YAML editors), after a change to the language
+# specs/schema.json, blocks.schema.json and variant.schema.json (JSON Schemas for YAML editors), after a change to the language
 schema: $(STAMP)
 	$(VENV)/bin/archspec schema > specs/schema.json
 	$(VENV)/bin/archspec schema --blocks > specs/blocks.schema.json
+	$(VENV)/bin/archspec schema --variant > specs/variant.schema.json
 
 # docs/gallery/<name>.svg (block level) for every spec, and docs/gallery.md listing them
 gallery: $(STAMP)

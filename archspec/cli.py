@@ -120,7 +120,7 @@ def cmd_schema(args: argparse.Namespace) -> int:
     """Print the JSON Schema of spec files (or of block libraries), for YAML editors."""
     from archspec.spec.json_schema import schema_text
 
-    print(schema_text(blocks=args.blocks), end="")
+    print(schema_text("blocks" if args.blocks else "variant" if args.variant else "network"), end="")
     return 0
 
 
@@ -274,7 +274,9 @@ def make_parser() -> argparse.ArgumentParser:
     export.set_defaults(run=cmd_export)
 
     schema = sub.add_parser("schema", help="print the JSON Schema of spec files, for YAML editors")
-    schema.add_argument("--blocks", action="store_true", help="the schema of block library files instead")
+    kind = schema.add_mutually_exclusive_group()
+    kind.add_argument("--blocks", action="store_true", help="the schema of block library files instead")
+    kind.add_argument("--variant", action="store_true", help="the schema of variant files (with extends) instead")
     schema.set_defaults(run=cmd_schema)
 
     add_scale_command(sub)

@@ -16,6 +16,7 @@ import torch
 import archspec
 from archspec.ir.graph import Graph
 from archspec.library import library_files
+from archspec.ops.base import Layout
 from archspec.reference import reference_model, takes_resolution
 
 __all__ = ["LIBRARY", "SPECS", "check_module_flops", "load", "node_shapes", "reference_model", "takes_resolution"]
@@ -104,7 +105,10 @@ class _Recorder(torch.fx.Interpreter):
     def run_node(self, n: torch.fx.Node) -> object:
         result = super().run_node(n)
         if "node" in n.meta:
-            self.shapes[n.meta["node"]] = tuple(result.shape[1:])
+            shape = tuple(result.shape[1:])
+            if n.meta["layout"] is Layout.LAST and len(shape) == 3:  # (H, W, C) held for nn.Linear or LayerNorm
+                shape = (shape[2], shape[0], shape[1])
+            self.shapes[n.meta["node"]] = shape
         return result
 
     def call_module(self, target: str, args: tuple, kwargs: dict) -> object:  # type: ignore[override]

@@ -12,35 +12,37 @@ from jsonschema import Draft202012Validator
 import archspec
 from archspec.cli import main
 from archspec.library import library_files
-from archspec.spec.json_schema import blocks_schema, network_schema, schema_text
+from archspec.spec.json_schema import blocks_schema, network_schema, schema_text, variant_schema
 from tests.library import SPECS
 from tests.test_malformed_specs import VALID, mutate
 
 
 @pytest.fixture(scope="module")
-def validators() -> tuple[Draft202012Validator, Draft202012Validator]:
-    """Validators for spec files and for block library files."""
-    for schema in (network_schema(), blocks_schema()):
+def validators() -> tuple[Draft202012Validator, Draft202012Validator, Draft202012Validator]:
+    """Validators for spec files, for block library files and for variant files."""
+    for schema in (network_schema(), blocks_schema(), variant_schema()):
         Draft202012Validator.check_schema(schema)
-    return Draft202012Validator(network_schema()), Draft202012Validator(blocks_schema())
+    return (Draft202012Validator(network_schema()), Draft202012Validator(blocks_schema()),
+            Draft202012Validator(variant_schema()))
 
 
-@pytest.mark.parametrize(("file", "blocks"), [("schema.json", False), ("blocks.schema.json", True)])
-def test_schema_files_are_up_to_date(file: str, blocks: bool) -> None:
-    assert (SPECS / file).read_text() == schema_text(blocks=blocks), f"regenerate specs/{file} with `make schema`"
+@pytest.mark.parametrize(("file", "kind"), [("schema.json", "network"), ("blocks.schema.json", "blocks"),
+                                            ("variant.schema.json", "variant")])
+def test_schema_files_are_up_to_date(file: str, kind: str) -> None:
+    assert (SPECS / file).read_text() == schema_text(kind), f"regenerate specs/{file} with `make schema`"
 
 
 def test_cli_prints_the_schemas(capsys) -> None:
-    assert main(["schema"]) == 0
-    assert json.loads(capsys.readouterr().out) == network_schema()
-    assert main(["schema", "--blocks"]) == 0
-    assert json.loads(capsys.readouterr().out) == blocks_schema()
+    for flags, schema in (([], network_schema()), (["--blocks"], blocks_schema()), (["--variant"], variant_schema())):
+        assert main(["schema", *flags]) == 0
+        assert json.loads(capsys.readouterr().out) == schema
 
 
 def test_every_library_file_validates(validators) -> None:
-    network, blocks = validators
+    network, blocks, variant = validators
     for path in library_files(SPECS):
-        assert not list(network.iter_errors(yaml.safe_load(path.read_text()))), path
+        data = yaml.safe_load(path.read_text())
+        assert not list((variant if "extends" in data else network).iter_errors(data)), path
     for path in library_files(SPECS / "blocks"):
         assert not list(blocks.iter_errors(yaml.safe_load(path.read_text()))), path
 
@@ -56,7 +58,7 @@ def test_every_library_file_validates(validators) -> None:
     ("  - {op: flatten}", "  - [{op: flatten}, {op: identity}]", True),  # a list is a sequence
 ])
 def test_the_schema_agrees_with_the_loader(validators, tmp_path: Path, old: str, new: str, valid: bool) -> None:
-    network, _ = validators
+    network, _, _ = validators
     assert network.is_valid(yaml.safe_load(VALID))
     text = mutate(old, new)
     assert network.is_valid(yaml.safe_load(text)) == valid

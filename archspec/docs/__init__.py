@@ -33,7 +33,8 @@ def generate(library: Path, docs: Path, parser: argparse.ArgumentParser) -> dict
         "reference/python.md": python_reference.python_reference(),
         "reference/modules.md": architecture.module_map(),
         "library/index.md": library_pages.library_index(networks),
-        **{f"library/{net.name}.md": library_pages.library_page(net, library) for net in networks},
+        **{f"library/{net.name}.md": library_pages.library_page(net, library, networks)
+           for net in networks},
     }
     return {**{path: text.encode() for path, text in pages.items()},
             "architecture.svg": architecture.architecture_diagram(), **tutorial.tutorial_diagrams(docs / "tutorial.md")}

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from archspec.analysis.report import Report
@@ -11,11 +13,12 @@ from archspec.backends.table import table
 from archspec.backends.text import field_summary, human, short_field
 from archspec.docs import markdown as md
 from archspec.errors import FieldPath
-from archspec.spec.schema import BlockItem, BlockRef, NetworkSpec
+from archspec.spec.schema import BlockItem, BlockRef, NetworkSpec, VariantSpec
+from archspec.spec.source import read_yaml
 from archspec.spec.visit import ItemWalker
 
 
-@dataclass(frozen=True)
+@dataclass
 class Network:
     """One spec of the library with its analysis, for its page."""
 
@@ -27,6 +30,19 @@ class Network:
     def name(self) -> str:
         """The spec's file name without ``.yaml`` (= its network name)."""
         return self.path.stem
+
+    @cached_property
+    def variant(self) -> VariantSpec | None:
+        """What the file sets of the spec it extends, when it is a variant."""
+        data = read_yaml(self.path).data
+        return VariantSpec.model_validate(data) if isinstance(data, dict) and "extends" in data else None
+
+
+def set_command(variant: VariantSpec) -> str:
+    """The command line that builds a variant from its base spec."""
+    settings = "".join(f" --set {name}={json.dumps(value, separators=(',', ':'))}"
+                       for name, value in variant.variables.items())
+    return f"archspec build {variant.extends}{settings}"
 
 
 def _top1(network: NetworkSpec) -> str:
@@ -142,8 +158,16 @@ def _figures(report: Report) -> list[list[str]]:
     ]
 
 
-def library_page(net: Network, library: Path) -> str:
-    """One network's page: paper, figures, verification, notes, the paper's table, diagram and spec."""
+def _variants(net: Network, variants: list[Network]) -> list[str]:
+    if net.variant is not None:
+        return [f"- **A variant of** [`{net.variant.extends}`]({net.variant.extends}.md): the same spec with other "
+                f"values for its variables, as `{set_command(net.variant)}` builds it"]
+    return [f"- **Variant** [`{other.name}`]({other.name}.md): `{set_command(other.variant)}`"
+            for other in variants if other.variant is not None and other.variant.extends == net.name]
+
+
+def library_page(net: Network, library: Path, networks: list[Network]) -> str:
+    """One network's page: paper, variants, figures, verification, notes, the paper's table, diagram and spec."""
     network = net.spec.network
     lines = [f"# {net.name}", "", md.NOTE.format(source=f"specs/{net.path.name}"), ""]
     if network.description:
@@ -156,6 +180,7 @@ def library_page(net: Network, library: Path) -> str:
         if paper.table:
             lines.append(f"- **The spec mirrors**: {md.prose(paper.table)}")
     lines.append(f"- **Spec file**: `specs/{net.path.name}`")
+    lines += _variants(net, networks)
     for name in _blocks_used(net.spec):
         ref = net.spec.blocks[name]
         where = Path(ref.source.file).resolve().relative_to(library.resolve()).as_posix()

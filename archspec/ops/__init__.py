@@ -10,7 +10,7 @@ from archspec.ops.linear import Linear
 from archspec.ops.norm import BatchNorm, LayerNorm, LocalResponseNorm
 from archspec.ops.pool import AdaptiveAvgPool, AvgPool, GlobalAvgPool, MaxPool, SpatialMean
 from archspec.ops.regularization import Dropout, StochasticDepth
-from archspec.ops.tensor import Add, ChannelShuffle, Concat, Flatten, Multiply, Reshape, Scale, Slice
+from archspec.ops.tensor import Add, ChannelShuffle, Concat, Flatten, LayerScale, Multiply, Reshape, Scale, Slice
 from archspec.ops.tokens import ClassToken, PatchEmbed, PositionEmbedding, SelectToken, SelfAttention
 
 
@@ -18,7 +18,7 @@ def _registry() -> dict[str, Op]:
     ops: list[Op] = [
         Conv(), BatchNorm(), LayerNorm(), LocalResponseNorm(), *activation_ops(),
         MaxPool(), AvgPool(), AdaptiveAvgPool(), GlobalAvgPool(), SpatialMean(), Linear(), Dropout(), StochasticDepth(),
-        Add(), Multiply(), Concat(), Flatten(), Reshape(), ChannelShuffle(), Scale(), Slice(),
+        Add(), Multiply(), Concat(), Flatten(), Reshape(), ChannelShuffle(), Scale(), LayerScale(), Slice(),
         PatchEmbed(), ClassToken(), PositionEmbedding(), SelfAttention(), SelectToken(), SqueezeExcite(),
     ]
     table: dict[str, Op] = {}

@@ -50,6 +50,7 @@ class Activation(Op[NoAttrs]):
     """An element-wise activation (one op per output element)."""
 
     family = Family.ACTIVATION
+    elementwise = True
     torch_class: ClassVar[str]
 
     def module(self, a: NoAttrs, inputs: list[Shape], output: Shape) -> nn.Module:
@@ -77,6 +78,7 @@ class NamedActivation(Op[ActivationAttrs]):
 
     name = "activation"
     family = Family.ACTIVATION
+    elementwise = True
     Attrs = ActivationAttrs
 
     def module(self, a: ActivationAttrs, inputs: list[Shape], output: Shape) -> nn.Module:
@@ -100,6 +102,7 @@ class LeakyReLU(Op[LeakyReLUAttrs]):
 
     name = "leaky_relu"
     family = Family.ACTIVATION
+    elementwise = True
     Attrs = LeakyReLUAttrs
 
     def module(self, a: LeakyReLUAttrs, inputs: list[Shape], output: Shape) -> nn.Module:

@@ -74,6 +74,14 @@ FunctionCall = tuple[Callable[..., Any], dict[str, Any]]
 ModuleCall = tuple[tuple[Any, ...], dict[str, Any], int | None]
 
 
+class Layout(Enum):
+    """Which memory layout an op's module takes a (C, H, W) map in; the IR's shapes are always channels-first."""
+
+    FIRST = "channels_first"  # (N, C, H, W), as convolutions and pools take it
+    LAST = "channels_last"    # (N, H, W, C), as nn.Linear and nn.LayerNorm take the channels
+    EITHER = "either"         # element-wise: computed in the layout its input comes in
+
+
 class Cost(NamedTuple):
     """Parameters, buffers and arithmetic of one node.
 
@@ -136,6 +144,7 @@ class Op(Generic[A]):
     aliases: ClassVar[tuple[str, ...]] = ()
     global_context: ClassVar[bool] = False  # output depends on the whole input besides its local window
     channel_attrs: ClassVar[tuple[str, ...]] = ()  # attributes that are channel counts (width scaling)
+    elementwise: ClassVar[bool] = False  # each output element depends on the same element of each input only
 
     def infer(self, attrs: A, inputs: list[Shape]) -> Shape:
         """The output shape (batch excluded) for the given input shapes."""
@@ -156,6 +165,16 @@ class Op(Generic[A]):
     def parameter(self, attrs: A, inputs: list[Shape]) -> nn.Parameter | None:
         """A parameter the enclosing module holds at the node's name and passes to ``function`` after the inputs,
         or None (the op has no such parameter)."""
+        return None
+
+    def layout(self, attrs: A, inputs: list[Shape]) -> Layout:
+        """The layout ``module`` takes and returns a (C, H, W) map in; default: either for an element-wise op,
+        else channels-first."""
+        return Layout.EITHER if self.elementwise else Layout.FIRST
+
+    def first_module(self, attrs: A, inputs: list[Shape], output: Shape) -> nn.Module | None:
+        """For a channels-last op, a module with the same tensors taking and returning channels-first maps (as
+        torchvision's LayerNorm2d), used between channels-first ops; None: the compiler permutes around ``module``."""
         return None
 
     def call(self, inputs: tuple[Any, ...]) -> ModuleCall:

@@ -23,6 +23,15 @@ class PaddedConv2d(nn.Conv2d):
         return f"{super().extra_repr()}, extra_padding={self.extra_padding}"
 
 
+class ChannelLayerNorm(nn.LayerNorm):
+    """LayerNorm over the channels of an (N, C, H, W) map, as torchvision's LayerNorm2d (ConvNeXt's stem, its
+    downsampling and its head)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = F.layer_norm(x.permute(0, 2, 3, 1), self.normalized_shape, self.weight, self.bias, self.eps)
+        return x.permute(0, 3, 1, 2)
+
+
 class StochasticDepth(nn.Module):
     """Drop the whole input (per sample with ``row``) with probability ``p`` during training."""
 

@@ -25,6 +25,7 @@ class Dropout(Op[DropoutAttrs]):
 
     name = "dropout"
     family = Family.REGULARIZATION
+    elementwise = True
     Attrs = DropoutAttrs
 
     def cost(self, a: DropoutAttrs, inputs: list[Shape], output: Shape) -> Cost:
@@ -48,6 +49,7 @@ class StochasticDepth(Op[StochasticDepthAttrs]):
 
     name = "stochastic_depth"
     family = Family.REGULARIZATION
+    elementwise = True
     Attrs = StochasticDepthAttrs
 
     def cost(self, a: StochasticDepthAttrs, inputs: list[Shape], output: Shape) -> Cost:

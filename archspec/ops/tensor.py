@@ -1,4 +1,4 @@
-"""Structural tensor ops: merges (add, multiply, concat), flatten, reshape, channel shuffle."""
+"""Structural tensor ops: merges (add, multiply, concat), scaling, flatten, reshape, channel shuffle."""
 
 from __future__ import annotations
 
@@ -54,6 +54,7 @@ class Add(Op[NoAttrs]):
 
     name = "add"
     family = Family.TENSOR
+    elementwise = True
     arity = None
 
     def infer(self, a: NoAttrs, inputs: list[Shape]) -> Shape:
@@ -105,6 +106,7 @@ class Scale(Op[ScaleAttrs]):
 
     name = "scale"
     family = Family.TENSOR
+    elementwise = True
     Attrs = ScaleAttrs
 
     def module(self, a: ScaleAttrs, inputs: list[Shape], output: Shape) -> nn.Module:
@@ -114,6 +116,40 @@ class Scale(Op[ScaleAttrs]):
 
     def label(self, a: ScaleAttrs) -> str:
         return f"x{a.factor:g}"
+
+
+class LayerScaleAttrs(OpAttrs):
+    """The learned per-channel factors' initial value (ConvNeXt's 1e-6)."""
+
+    init: float = 1e-6
+
+
+class LayerScale(Op[LayerScaleAttrs]):
+    """Multiply each channel (token feature) by a learned factor: a (C, 1, 1) parameter on a map, (D,) on tokens."""
+
+    name = "layer_scale"
+    family = Family.TENSOR
+    Attrs = LayerScaleAttrs
+
+    def cost(self, a: LayerScaleAttrs, inputs: list[Shape], output: Shape) -> Cost:
+        return Cost(params=numel(self.factors(inputs[0])),
+                    other_ops=numel(output))
+
+    def factors(self, shape: Shape) -> Shape:
+        """The parameter's shape: one factor per channel, broadcast over the rest."""
+        return (shape[0], 1, 1) if len(shape) == 3 else shape[-1:]
+
+    def parameter(self, a: LayerScaleAttrs, inputs: list[Shape]) -> nn.Parameter:
+        import torch
+
+        # a parameter of the enclosing module, as torchvision's CNBlock holds layer_scale
+        return torch.nn.Parameter(torch.full(self.factors(inputs[0]), a.init))
+
+    def function(self, a: LayerScaleAttrs, inputs: list[Shape]) -> FunctionCall:
+        return operator.mul, {}
+
+    def label(self, a: LayerScaleAttrs) -> str:
+        return f"layer_scale {a.init:g}"
 
 
 class SliceAttrs(OpAttrs):

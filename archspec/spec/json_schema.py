@@ -13,7 +13,7 @@ from typing import Any
 from pydantic import AliasChoices, BaseModel, TypeAdapter
 
 from archspec.ops import OPS
-from archspec.spec.schema import BlockLibrary, Item, NetworkSpec, StageRow
+from archspec.spec.schema import BlockLibrary, Item, NetworkSpec, StageRow, VariantSpec
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
 ITEM_REF = {"$ref": "#/$defs/Item"}
@@ -29,9 +29,16 @@ def blocks_schema() -> dict[str, Any]:
     return _complete(BlockLibrary, "archspec block library")
 
 
-def schema_text(blocks: bool = False) -> str:
-    """A schema as the text written to ``specs/schema.json`` (or ``specs/blocks.schema.json``)."""
-    return json.dumps(blocks_schema() if blocks else network_schema(), indent=2) + "\n"
+def variant_schema() -> dict[str, Any]:
+    """The JSON Schema of a variant file (a spec that ``extends`` another)."""
+    return {"$schema": DIALECT, **VariantSpec.model_json_schema(), "title": "archspec network variant"}
+
+
+def schema_text(kind: str = "network") -> str:
+    """A schema as the text written to ``specs/schema.json`` (``blocks``: ``specs/blocks.schema.json``,
+    ``variant``: ``specs/variant.schema.json``)."""
+    schemas = {"network": network_schema, "blocks": blocks_schema, "variant": variant_schema}
+    return json.dumps(schemas[kind](), indent=2) + "\n"
 
 
 def _complete(model: type[BaseModel], title: str) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from archspec.spec.schema import (
     Item,
     NetworkSpec,
     OpItem,
+    VariantSpec,
 )
 from archspec.spec.source import FileError, Source, read_yaml
 from archspec.spec.visit import ItemWalker
@@ -199,14 +200,41 @@ class Resolver:
         raise first["source"].error(first["path"], f"blocks refer to each other in a cycle: {chain}")
 
 
-def read_spec(path: str | FsPath) -> tuple[NetworkSpec, Source, dict[str, BlockRef]]:
-    """Read, validate and resolve a network spec file."""
+def read_spec(path: str | FsPath, variant_of: Source | None = None
+              ) -> tuple[NetworkSpec, Source, dict[str, BlockRef]]:
+    """Read, validate and resolve a network spec file, or a variant of one (a file with ``extends``)."""
     source = read_yaml(path)
     if not isinstance(source.data, dict):
         raise source.error((), "a spec must be a mapping with at least a name")
+    if "extends" in source.data:
+        if variant_of is not None:
+            raise variant_of.error(("extends",), "extends a variant: a variant's base must be a whole spec")
+        return _read_variant(source)
     spec = validate(NetworkSpec, source.data, source)
     blocks = Resolver(spec, source).check()
     return spec, source, blocks
+
+
+def _read_variant(source: Source) -> tuple[NetworkSpec, Source, dict[str, BlockRef]]:
+    """The base spec a variant names, with the variant's variables set and its own name and records; errors in
+    the base's body stay located in the base's file."""
+    variant = validate(VariantSpec, source.data, source)
+    base_path = FsPath(source.file).parent / f"{variant.extends}.yaml"
+    if not base_path.is_file():
+        raise source.error(("extends",), f"no spec {quoted(variant.extends)} beside this file ({base_path.name})")
+    base, base_source, blocks = read_spec(base_path, variant_of=source)
+    for name in variant.variables:
+        if name not in base.variables:
+            known = ", ".join(sorted(base.variables)) or "none"
+            raise source.error(("variables", name), f"{variant.extends} has no {quoted(name)} variable to set "
+                                                    f"(variables: {known})", key=True)
+    own = variant.model_dump(include={"name", "description", "paper", "reported", "reference", "notes"},
+                             exclude_none=True)
+    network = base.model_copy(update={
+        **{key: getattr(variant, key) for key in own},
+        "variables": {**base.variables, **variant.variables},
+    })
+    return network, base_source, blocks
 
 
 def read_head(source: Source, blocks: dict[str, BlockRef]) -> list[Item]:

@@ -272,6 +272,22 @@ class Scaling(Strict):
                                                      "(MobileNet's alpha): multiplied by the width factor.")
 
 
+class VariantSpec(Strict):
+    """A library network made from another spec by setting its variables, as ``--set`` would (a width variant)."""
+
+    extends: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$",
+                         description="The spec this one is a variant of: a spec file's name in the same folder, "
+                                     "without its suffix.")
+    name: str = Field(pattern=r"^[A-Za-z0-9_.\-]+$", description="The variant's name; by convention its file's.")
+    description: str | None = Field(None, description="A sentence or two saying what the variant is.")
+    paper: Paper | None = Field(None, description="The paper, where it is not the base spec's.")
+    reported: Reported | None = Field(None, description="Published accuracy and figures of the variant.")
+    reference: Reference | None = Field(None, description="The variant's own independent implementation.")
+    notes: str | None = Field(None, description="What the variant changes, and why.")
+    variables: dict[str, Value] = Field(default_factory=dict,
+                                        description="The base spec's variables this variant sets.")
+
+
 class NetworkSpec(Strict):
     """A whole network: input, stem, stages (the paper's table) and head, plus the blocks they use."""
 
