@@ -1,8 +1,9 @@
 """Gradient footprints: the input pixels that one output unit of a linearised copy of a torch module depends on.
 
-Linearising keeps every window and every wire and removes what could hide a dependence: activations and
-BatchNorm become the identity, max pooling becomes the sum over the same windows, every conv and linear layer
-gets positive constant weights and no bias, and the model runs in eval mode (dropout off) on an all-ones input.
+Linearising keeps every window and every wire and removes what could hide a dependence: activations, BatchNorm
+and LayerNorm become the identity, layer scales 1, max pooling becomes the sum over the same windows, every conv
+and linear layer gets positive constant weights and no bias, and the model runs in eval mode (dropout off) on an
+all-ones input.
 Every value is then positive (so functional ReLUs, as in torchvision's Inception blocks, pass it unchanged), and
 the gradient of one output unit is non-zero exactly where some path of windows reaches the input.
 Squeeze-excitation modules get their gate held at 1 (the local path) in some samples of the batch and live
@@ -34,6 +35,8 @@ GATES = (torchvision.ops.SqueezeExcitation, timm.layers.SEModule, timm.layers.Sq
 # pointwise non-linearities (one left out would show: a clipping one hides dependences, the test fails)
 ACTIVATIONS = (nn.ReLU, nn.ReLU6, nn.SiLU, nn.Hardswish, nn.Hardsigmoid, nn.Sigmoid, nn.GELU, nn.Tanh, nn.ELU,
                nn.LeakyReLU, nn.Mish)
+# learned per-channel factors, held by a block itself (torchvision's CNBlock): set to 1, they keep every path
+LAYER_SCALES = ("layer_scale",)
 # adaptive pooling resamples a map to a fixed size: its output is not one of the network's feature maps
 RESAMPLING = (nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d)
 
@@ -104,6 +107,10 @@ def window_sum(x: torch.Tensor, kernel_size: Any, stride: Any = None, padding: A
 def linearise(model: nn.Module, local: int) -> int:
     """Linearise ``model`` in place, squeeze-excitation live from sample ``local`` on; the number of gates."""
     gates = 0
+    for name in LAYER_SCALES:
+        if isinstance(model._parameters.get(name), nn.Parameter):
+            ones = torch.ones_like(model._parameters.pop(name), dtype=torch.float64)
+            setattr(model, name, ones)
     for name, child in model.named_children():
         if type(child) is nn.Conv2d:
             setattr(model, name, ConstantConv(child))
@@ -111,7 +118,7 @@ def linearise(model: nn.Module, local: int) -> int:
             setattr(model, name, ConstantLinear(child))
         elif isinstance(child, nn.Conv2d | nn.Linear):
             raise TypeError(f"{type(child).__name__} overrides its layer's forward: not linearised")
-        elif isinstance(child, (_BatchNorm, *ACTIVATIONS)):
+        elif isinstance(child, (_BatchNorm, nn.LayerNorm, *ACTIVATIONS)):
             setattr(model, name, nn.Identity())
         elif isinstance(child, GATES):
             gates += 1 + linearise(child, local)
