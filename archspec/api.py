@@ -38,6 +38,7 @@ class Spec:
     source: Source
     blocks: dict[str, BlockRef] = field(default_factory=dict)
     head_source: Source | None = None  # where a replaced head was read from (see with_head)
+    file: str | None = None  # the file read: a variant's own, where ``source`` is its base's
 
     @property
     def name(self) -> str:
@@ -196,8 +197,9 @@ def load(path: str | FsPath, *, num_classes: int | None = None, image_size: int 
          variables: dict[str, Any] | None = None) -> Spec:
     """Read and validate a spec file, or the library network of that name (``"resnet50"``; a file of that name
     wins); optional overrides as on the command line."""
-    network, source, blocks = read_spec(find_spec(path))
-    spec = Spec(network, source, blocks)
+    file = find_spec(path)
+    network, source, blocks = read_spec(file)
+    spec = Spec(network, source, blocks, file=file)
     if num_classes is not None or image_size is not None or variables:
         spec = spec.with_overrides(num_classes=num_classes, image_size=image_size, variables=variables)
     return spec

@@ -22,6 +22,7 @@ stem:
   - {op: conv, out: 8, kernel: 3, stride: 2}
 head:
   - {op: global_avgpool}
+  - {op: flatten}
   - {op: linear, out: $num_classes}
 """
 ZERO = "name: zero\ninput: {channels: 3, resolution: 8}\nstem:\n  - {op: relu}\n"

@@ -127,7 +127,7 @@ def spec_models() -> list[type[BaseModel]]:
         for arg in get_args(annotation):
             visit(arg)
 
-    for root in (schema.NetworkSpec, schema.BlockLibrary, schema.HeadSpec):
+    for root in (schema.NetworkSpec, schema.VariantSpec, schema.BlockLibrary, schema.HeadSpec):
         visit(root)
     return found
 
@@ -166,7 +166,7 @@ def spec_reference() -> str:
     """The spec-language reference page, from the pydantic models and the op registry."""
     models = spec_models()
     items = item_models()
-    files: list[type[BaseModel]] = [schema.NetworkSpec, schema.BlockLibrary, schema.HeadSpec]
+    files: list[type[BaseModel]] = [schema.NetworkSpec, schema.VariantSpec, schema.BlockLibrary, schema.HeadSpec]
     parts = [m for m in models if m not in items and m not in files]
     lines = [
         "# Spec language reference", "", md.NOTE.format(source="archspec/spec/schema.py and archspec/ops"), "",
@@ -177,9 +177,10 @@ def spec_reference() -> str:
         "column and field path. Wherever a value is expected, a string starting with `$` is an "
         "[expression](#values).", "",
         "## Files", "",
-        "A network is one YAML file ([NetworkSpec](#networkspec)); blocks shared between networks live in block "
-        "libraries ([BlockLibrary](#blocklibrary)) that networks `import`; a replacement head for transfer "
-        "learning is a file of its own ([HeadSpec](#headspec)).", "",
+        "A network is one YAML file ([NetworkSpec](#networkspec)), or a variant of one that sets some of its "
+        "variables ([VariantSpec](#variantspec), a width or depth variant); blocks shared between networks live "
+        "in block libraries ([BlockLibrary](#blocklibrary)) that networks `import`; a replacement head for "
+        "transfer learning is a file of its own ([HeadSpec](#headspec)).", "",
     ]
     for model in files:
         lines += _model_section(model)

@@ -44,8 +44,8 @@ class Linear(Op[LinearAttrs]):
     def infer(self, a: LinearAttrs, inputs: list[Shape]) -> Shape:
         if len(inputs[0]) == 3:
             if a.axis is None:
-                raise ShapeError("linear on a (C, H, W) map must say axis: channels (a map of each position's "
-                                 "channels); a fully connected layer takes a flattened vector")
+                raise ShapeError("linear on a (C, H, W) map must say axis: channels (each position's channels); a "
+                                 "fully connected layer takes a vector: put {op: flatten} before it")
             return (a.out, *inputs[0][1:])
         return (*inputs[0][:-1], a.out)
 

@@ -24,7 +24,7 @@ from archspec.spec.schema import (
     OpItem,
     VariantSpec,
 )
-from archspec.spec.source import FileError, Source, read_yaml
+from archspec.spec.source import FileError, Source, VariantSource, read_yaml
 from archspec.spec.visit import ItemWalker
 
 
@@ -217,7 +217,7 @@ def read_spec(path: str | FsPath, variant_of: Source | None = None
 
 def _read_variant(source: Source) -> tuple[NetworkSpec, Source, dict[str, BlockRef]]:
     """The base spec a variant names, with the variant's variables set and its own name and records; errors in
-    the base's body stay located in the base's file."""
+    the base's body stay located in the base's file, those of a variable it sets in the variant's."""
     variant = validate(VariantSpec, source.data, source)
     base_path = FsPath(source.file).parent / f"{variant.extends}.yaml"
     if not base_path.is_file():
@@ -234,7 +234,9 @@ def _read_variant(source: Source) -> tuple[NetworkSpec, Source, dict[str, BlockR
         **{key: getattr(variant, key) for key in own},
         "variables": {**base.variables, **variant.variables},
     })
-    return network, base_source, blocks
+    located = VariantSource(base_source.file, base_source.data, base_source.positions, base_source.key_positions,
+                            variant=source)
+    return network, located, blocks
 
 
 def read_head(source: Source, blocks: dict[str, BlockRef]) -> list[Item]:

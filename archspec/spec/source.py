@@ -55,6 +55,27 @@ class Source:
         return SpecError(message, self.locate(path, key))
 
 
+@dataclass
+class VariantSource(Source):
+    """A base spec's source in which the variables a variant sets are found, and located, in the variant's file."""
+
+    variant: Source | None = None
+
+    def _sets(self, path: FieldPath) -> bool:
+        return (self.variant is not None and len(path) > 1 and path[0] == "variables"
+                and path[1] in (self.variant.data.get("variables") or {}))
+
+    def locate(self, path: FieldPath, key: bool = False) -> Location:
+        if self.variant is not None and self._sets(path):
+            return self.variant.locate(path, key)
+        return super().locate(path, key)
+
+    def data_at(self, path: FieldPath) -> Any:
+        if self.variant is not None and self._sets(path):
+            return self.variant.data_at(path)
+        return super().data_at(path)
+
+
 class _Builder:
     """Turns a composed YAML node tree into plain data, recording positions and bounding expansion."""
 
