@@ -13,6 +13,7 @@ from pydantic import AliasChoices, BaseModel
 
 from archspec.docs import markdown as md
 from archspec.docs.examples import example
+from archspec.docs.op_examples import example_lines
 from archspec.ops import OPS, Op
 from archspec.ops.base import Family
 from archspec.spec import schema
@@ -152,7 +153,9 @@ def _op_section(op: Op) -> list[str]:
     lines = [f"### {op.name} {{#op-{op.name}}}", "", md.docstring(inspect.getdoc(type(op))), ""]
     if op.Attrs.__doc__:
         lines += [md.docstring(inspect.getdoc(op.Attrs)), ""]
-    return [*lines, *md.table(["attribute", "type", "default", "constraints"], rows), ""]
+    if rows:
+        lines += [*md.table(["attribute", "type", "default", "constraints"], rows), ""]
+    return [*lines, *example_lines(op)]
 
 
 def primitives() -> list[Op]:
@@ -216,13 +219,12 @@ def _primitives_section() -> list[str]:
         torch_class = getattr(op, "torch_class", None)
         if torch_class:  # the activations share one class and docstring
             doc += f" `torch.nn.{torch_class}`"
-        rows.append([f"`{op.name}`", ", ".join(f"`{a}`" for a in op.aliases), op.family.value,
+        rows.append([f"[`{op.name}`](#op-{op.name})", ", ".join(f"`{a}`" for a in op.aliases), op.family.value,
                      "1" if op.arity == 1 else "2 or more", attrs, doc])
     lines = ["## Primitives {#primitives}", "",
              "The ops of `archspec/ops` (`{op: NAME, ...}`; other keys are the attributes). Shapes exclude the "
              "batch dimension. See [the counting conventions](../conventions.md) for what each family costs.", "",
              *md.table(["op", "aliases", "family", "inputs", "attributes", "what it does"], rows), ""]
     for op in ops:
-        if op.Attrs.model_fields:
-            lines += _op_section(op)
+        lines += _op_section(op)
     return lines
