@@ -7,7 +7,6 @@ from typing import Any
 
 import yaml
 
-from archspec.ops import OPS
 from archspec.ops.base import Layout, Op, Shape, Window, WindowRule
 
 # op name -> (the item as written in a spec, its input shapes)
@@ -104,7 +103,3 @@ def example_lines(op: Op[Any]) -> list[str]:
              "| rule | value |", "| --- | --- |"]
     return [*lines, *(f"| {key} | {value} |" for key, value in rows), ""]
 
-
-def missing_examples() -> list[str]:
-    """Primitives without an example (the docs test lists them)."""
-    return sorted({op.name for op in OPS.values()} - set(EXAMPLES))

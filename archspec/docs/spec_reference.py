@@ -20,6 +20,9 @@ from archspec.spec import schema
 from archspec.spec.expr import FUNCTIONS
 from archspec.spec.schema import Item
 
+# the models of whole files, each documented first, in this order
+FILES: tuple[type[BaseModel], ...] = (schema.NetworkSpec, schema.VariantSpec, schema.BlockLibrary, schema.HeadSpec)
+
 
 def _yaml(value: Any) -> str:
     """A value written the way a spec writes it, on one line."""
@@ -128,7 +131,7 @@ def spec_models() -> list[type[BaseModel]]:
         for arg in get_args(annotation):
             visit(arg)
 
-    for root in (schema.NetworkSpec, schema.VariantSpec, schema.BlockLibrary, schema.HeadSpec):
+    for root in FILES:
         visit(root)
     return found
 
@@ -169,8 +172,7 @@ def spec_reference() -> str:
     """The spec-language reference page, from the pydantic models and the op registry."""
     models = spec_models()
     items = item_models()
-    files: list[type[BaseModel]] = [schema.NetworkSpec, schema.VariantSpec, schema.BlockLibrary, schema.HeadSpec]
-    parts = [m for m in models if m not in items and m not in files]
+    parts = [m for m in models if m not in items and m not in FILES]
     lines = [
         "# Spec language reference", "", md.NOTE.format(source="archspec/spec/schema.py and archspec/ops"), "",
         "Every field of every part of a spec, generated from the pydantic models that validate it, and every "
@@ -185,7 +187,7 @@ def spec_reference() -> str:
         "in block libraries ([BlockLibrary](#blocklibrary)) that networks `import`; a replacement head for "
         "transfer learning is a file of its own ([HeadSpec](#headspec)).", "",
     ]
-    for model in files:
+    for model in FILES:
         lines += _model_section(model)
     lines += ["## Parts", ""]
     for model in parts:

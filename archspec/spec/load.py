@@ -234,9 +234,7 @@ def _read_variant(source: Source) -> tuple[NetworkSpec, Source, dict[str, BlockR
         **{key: getattr(variant, key) for key in own},
         "variables": {**base.variables, **variant.variables},
     })
-    located = VariantSource(base_source.file, base_source.data, base_source.positions, base_source.key_positions,
-                            variant=source)
-    return network, located, blocks
+    return network, VariantSource(**vars(base_source), variant=source), blocks
 
 
 def read_head(source: Source, blocks: dict[str, BlockRef]) -> list[Item]:

@@ -59,21 +59,22 @@ class Source:
 class VariantSource(Source):
     """A base spec's source in which the variables a variant sets are found, and located, in the variant's file."""
 
-    variant: Source | None = None
+    variant: Source | None = None  # a default only because the base class's fields have them
 
-    def _sets(self, path: FieldPath) -> bool:
-        return (self.variant is not None and len(path) > 1 and path[0] == "variables"
-                and path[1] in (self.variant.data.get("variables") or {}))
+    def _holder(self, path: FieldPath) -> Source | None:
+        """The variant's source when the path is in a variable the variant sets, else None."""
+        if self.variant is not None and len(path) > 1 and path[0] == "variables" \
+                and path[1] in (self.variant.data.get("variables") or {}):
+            return self.variant
+        return None
 
     def locate(self, path: FieldPath, key: bool = False) -> Location:
-        if self.variant is not None and self._sets(path):
-            return self.variant.locate(path, key)
-        return super().locate(path, key)
+        holder = self._holder(path)
+        return holder.locate(path, key) if holder is not None else super().locate(path, key)
 
     def data_at(self, path: FieldPath) -> Any:
-        if self.variant is not None and self._sets(path):
-            return self.variant.data_at(path)
-        return super().data_at(path)
+        holder = self._holder(path)
+        return holder.data_at(path) if holder is not None else super().data_at(path)
 
 
 class _Builder:
