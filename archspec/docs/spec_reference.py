@@ -16,7 +16,7 @@ from archspec.docs.examples import example
 from archspec.ops import OPS, Op
 from archspec.ops.base import Family
 from archspec.spec import schema
-from archspec.spec.expr import FUNCTIONS
+from archspec.spec.functions import FUNCTIONS, MAX_LIST_VALUES
 from archspec.spec.schema import Item
 
 
@@ -196,10 +196,14 @@ def spec_reference() -> str:
         "## Values and expressions {#values}", "",
         "A value is a number, a string, a boolean, `null` or a list of values. A string starting with `$` is an "
         "expression, evaluated where it is used: arithmetic (`+ - * / // % **`), comparisons, `and`/`or`/`not`, "
-        "`a if condition else b`, lists, the names in scope (the network's variables, the block's parameters, and "
-        "in block bodies `in_channels`, `in_shape`, `in_size`, `repeat_index`, `block_index`, `num_blocks`, "
-        "`stage_index`) and these functions, nothing else:", "",
-        ", ".join(f"`{name}`" for name in sorted(FUNCTIONS)), "",
+        "`a if condition else b`, lists, indexing a list (`widths[0]`), one-loop list comprehensions "
+        f"(`[2 * w for w in widths]`, at most {MAX_LIST_VALUES} steps in one expression), the names in scope (the "
+        "network's variables, the block's parameters, and in block bodies `in_channels`, `in_shape`, `in_size`, "
+        "`repeat_index`, `block_index`, `num_blocks`, `stage_index`) and these functions, nothing else:", "",
+        *md.table(["function", "what it gives"], [[f"`{name}`", FUNCTIONS[name].doc] for name in sorted(FUNCTIONS)]),
+        "", "A variable may itself be an expression of other variables (RegNet's stage widths, derived from its "
+        "design-space parameters); each is evaluated once, before the variables that use it, and variables that "
+        "refer to each other in a cycle are an error.", "",
     ]
     lines += _primitives_section()
     return "\n".join(lines).rstrip() + "\n"
