@@ -4,13 +4,16 @@ against Python's own evaluation of the same text."""
 from __future__ import annotations
 
 import struct
+from pathlib import Path
 
 import numpy as np
 import pytest
 
+from archspec.cli import main
 from archspec.errors import FieldPath, Location, Site, SpecError
 from archspec.spec.expr import ExprError, resolve
 from archspec.spec.variables import resolve_variables
+from tests.library import SPECS, library_copy
 
 
 class Unread:
@@ -91,3 +94,13 @@ def test_a_variable_cycle_is_an_error_at_a_variable_of_it() -> None:
     with pytest.raises(SpecError) as info:
         resolve_variables(variables, origins(*variables))
     assert str(info.value) == "spec.yaml: variables.a: variables refer to each other in a cycle: a -> b -> c -> a"
+
+
+def test_regnet_parameters_giving_other_than_four_stages_are_one_located_line(tmp_path: Path, capsys) -> None:
+    text = (SPECS / "regnet_y_400mf.yaml").read_text().replace("  d: 16 ", "  d: 8  ")  # 8 blocks: 3 widths
+    path = library_copy(tmp_path, "regnet_y_400mf", text)
+    line = next(i for i, row in enumerate(text.splitlines(), 1) if row.startswith("  stage_count:"))
+    column = text.splitlines()[line - 1].index('"') + 1
+    assert main(["build", str(path)]) == 2
+    assert capsys.readouterr().err == (f"{path}:{line}:{column}: variables.stage_count: the parameters give 3 "
+                                       "stages, not 4\n")
