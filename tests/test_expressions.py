@@ -9,8 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import archspec
 from archspec.cli import main
 from archspec.errors import FieldPath, Location, Site, SpecError
+from archspec.ir.scope import BODY_NAMES
 from archspec.spec.expr import ExprError, resolve
 from archspec.spec.variables import resolve_variables
 from tests.library import SPECS, library_copy
@@ -104,3 +106,13 @@ def test_regnet_parameters_giving_other_than_four_stages_are_one_located_line(tm
     assert main(["build", str(path)]) == 2
     assert capsys.readouterr().err == (f"{path}:{line}:{column}: variables.stage_count: the parameters give 3 "
                                        "stages, not 4\n")
+
+
+def test_a_block_body_sees_the_documented_names_and_no_others(tmp_path: Path) -> None:
+    (tmp_path / "t.yaml").write_text(
+        "name: t\ninput: {channels: 3, resolution: 8}\nvariables: {v: 1}\nblocks:\n  b:\n    doc: d\n"
+        "    params: {p: 2}\n    body: [{op: conv, kernel: 1, out: $nothing}]\nstages:\n  - {block: b}\n")
+    with pytest.raises(SpecError) as info:
+        archspec.load(tmp_path / "t.yaml").graph()
+    known = str(info.value).split("(known: ")[1].split(")")[0].split(", ")
+    assert sorted(known) == sorted([*BODY_NAMES, "v", "p"])

@@ -13,10 +13,12 @@ from pydantic import AliasChoices, BaseModel
 
 from archspec.docs import markdown as md
 from archspec.docs.examples import example
+from archspec.ir.scope import BODY_NAMES
 from archspec.ops import OPS, Op
 from archspec.ops.base import Family
 from archspec.spec import schema
-from archspec.spec.functions import FUNCTIONS, MAX_LIST_VALUES
+from archspec.spec.expr import resolve
+from archspec.spec.functions import FUNCTIONS, MAX_LIST_VALUES, ExprError
 from archspec.spec.schema import Item
 
 
@@ -25,6 +27,14 @@ def _yaml(value: Any) -> str:
     if isinstance(value, BaseModel):
         value = value.model_dump(mode="json")
     return yaml.safe_dump(value, default_flow_style=True, sort_keys=False, width=10**6).splitlines()[0]
+
+
+def _example_value(text: str) -> str:
+    """What the expression ``text`` evaluates to, or the error it stops with, as the reference page shows it."""
+    try:
+        return f"`{resolve('$' + text, {})!r}`"
+    except ExprError as error:
+        return f"error: {error}"
 
 
 CONSTRAINTS: dict[type, Callable[[Any], str]] = {
@@ -166,7 +176,7 @@ def spec_reference() -> str:
     """The spec-language reference page, from the pydantic models and the op registry."""
     models = spec_models()
     items = item_models()
-    files: list[type[BaseModel]] = [schema.NetworkSpec, schema.BlockLibrary, schema.HeadSpec]
+    files: list[type[BaseModel]] = [schema.NetworkSpec, schema.VariantSpec, schema.BlockLibrary, schema.HeadSpec]
     parts = [m for m in models if m not in items and m not in files]
     lines = [
         "# Spec language reference", "", md.NOTE.format(source="archspec/spec/schema.py and archspec/ops"), "",
@@ -177,7 +187,8 @@ def spec_reference() -> str:
         "column and field path. Wherever a value is expected, a string starting with `$` is an "
         "[expression](#values).", "",
         "## Files", "",
-        "A network is one YAML file ([NetworkSpec](#networkspec)); blocks shared between networks live in block "
+        "A network is one YAML file ([NetworkSpec](#networkspec)), or a variant of another network of its folder "
+        "that sets some of its variables ([VariantSpec](#variantspec)); blocks shared between networks live in block "
         "libraries ([BlockLibrary](#blocklibrary)) that networks `import`; a replacement head for transfer "
         "learning is a file of its own ([HeadSpec](#headspec)).", "",
     ]
@@ -196,11 +207,16 @@ def spec_reference() -> str:
         "## Values and expressions {#values}", "",
         "A value is a number, a string, a boolean, `null` or a list of values. A string starting with `$` is an "
         "expression, evaluated where it is used: arithmetic (`+ - * / // % **`), comparisons, `and`/`or`/`not`, "
-        "`a if condition else b`, lists, indexing a list (`widths[0]`), one-loop list comprehensions "
-        f"(`[2 * w for w in widths]`, at most {MAX_LIST_VALUES} steps in one expression), the names in scope (the "
-        "network's variables, the block's parameters, and in block bodies `in_channels`, `in_shape`, `in_size`, "
-        "`repeat_index`, `block_index`, `num_blocks`, `stage_index`) and these functions, nothing else:", "",
-        *md.table(["function", "what it gives"], [[f"`{name}`", FUNCTIONS[name].doc] for name in sorted(FUNCTIONS)]),
+        "`a if condition else b`, lists, indexing a list from the start or, negative, from the end (`widths[0]`, "
+        f"`widths[-1]`), one-loop list comprehensions (`[2 * w for w in widths]`, at most {MAX_LIST_VALUES} "
+        "steps in one expression), the names in scope (the network's variables, the block's parameters, and in "
+        "blocks the names below) and the functions below, nothing else.", "",
+        "In a block's parameters and body:", "",
+        *md.table(["name", "what it holds"], [[f"`{name}`", doc] for name, doc in BODY_NAMES.items()]),
+        "", "Functions (each example's value is computed by the expression language itself):", "",
+        *md.table(["function", "what it gives", "example", "gives"],
+                  [[f"`{name}`", FUNCTIONS[name].doc, f"`{FUNCTIONS[name].example}`",
+                    _example_value(FUNCTIONS[name].example)] for name in sorted(FUNCTIONS)]),
         "", "A variable may itself be an expression of other variables (RegNet's stage widths, derived from its "
         "design-space parameters); each is evaluated once, before the variables that use it, and variables that "
         "refer to each other in a cycle are an error.", "",

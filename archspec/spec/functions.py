@@ -26,6 +26,7 @@ class Function:
 
     call: Callable[..., Any]
     doc: str
+    example: str  # an expression of literals only, evaluated for the reference page
 
 
 def make_divisible(value: float, divisor: int = 8, min_value: int | None = None) -> int:
@@ -100,25 +101,31 @@ def _error(*parts: Any) -> None:
 
 
 FUNCTIONS: dict[str, Function] = {
-    "min": Function(min, "the smallest of its arguments, or of one list"),
-    "max": Function(max, "the largest of its arguments, or of one list"),
-    "int": Function(int, "a number truncated toward zero to an integer"),
-    "float": Function(float, "a number as a float"),
-    "round": Function(_round, "a number rounded to an integer, or to `ndigits` decimals; halves to even"),
-    "abs": Function(abs, "a number's magnitude"),
-    "ceil": Function(_ceil, "the least integer at or above a number"),
-    "floor": Function(math.floor, "the greatest integer at or below a number"),
-    "make_divisible": Function(make_divisible, "`make_divisible(v, divisor=8, min_value=divisor)`: v rounded to "
-                                               "a multiple of divisor, never more than 10% below v (TF/torchvision)"),
-    "log": Function(_log, "the natural logarithm of a positive number"),
+    "min": Function(min, "the smallest of its arguments, or of one list", "min(3, 8)"),
+    "max": Function(max, "the largest of its arguments, or of one list", "max([48, 104])"),
+    "int": Function(int, "a number truncated toward zero to an integer", "int(-7.9)"),
+    "float": Function(float, "a number as a float", "float(3)"),
+    "round": Function(_round, "a number rounded to an integer, or to `ndigits` decimals; halves to even",
+                      "round(2.5)"),
+    "abs": Function(abs, "a number's magnitude", "abs(-4)"),
+    "ceil": Function(_ceil, "the least integer at or above a number", "ceil(2.1)"),
+    "floor": Function(math.floor, "the greatest integer at or below a number", "floor(2.9)"),
+    "make_divisible": Function(make_divisible, "`make_divisible(v, divisor=8, min_value=divisor)`: "
+                                               "`max(min_value, int(v + divisor / 2) // divisor * divisor)`, plus "
+                                               "divisor where that is below `0.9 * v` (the TF/torchvision rule)",
+                               "make_divisible(10, 8)"),
+    "log": Function(_log, "the natural logarithm of a positive number", "log(2.09)"),
     "float32": Function(_float32, "a number rounded to the nearest float32, to compute as a float32 tensor op "
-                                  "does"),
+                                  "does", "float32(0.1)"),
     "range": Function(_range, "`range(stop)`, `range(start, stop[, step])`: the list of those integers, at most "
-                              f"{MAX_LIST_VALUES}"),
-    "len": Function(_len, "the number of values in a list"),
-    "sum": Function(_sum, "the sum of a list of numbers"),
-    "count": Function(_count, "`count(list, value)`: how many times value occurs in the list"),
-    "unique": Function(_unique, "a list's distinct values, in the order they first occur"),
+                              f"{MAX_LIST_VALUES}", "range(2, 11, 3)"),
+    "len": Function(_len, "the number of values in a list", "len([48, 104, 104])"),
+    "sum": Function(_sum, "the sum of a list of numbers", "sum([1, 2, 3])"),
+    "count": Function(_count, "`count(list, value)`: how many times value occurs in the list",
+                      "count([48, 104, 104], 104)"),
+    "unique": Function(_unique, "a list's distinct values, in the order they first occur",
+                       "unique([48, 104, 104, 208])"),
     "error": Function(_error, "stops with an error whose message is its arguments joined by spaces (for a "
-                              "condition the spec needs: `x if ok else error('...')`)"),
+                              "condition the spec needs: `x if ok else error('...')`)",
+                      "error('needs 4 stages, got', 3)"),
 }
