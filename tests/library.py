@@ -65,8 +65,9 @@ def smallest(spec: archspec.Spec) -> archspec.Spec:
 
 def published_macs(spec: archspec.Spec) -> list[tuple[str, float, int]]:
     """torchvision's published GMACs (each of its weights' ``_ops``) and the resolution they were measured at
-    (those weights' evaluation crop), by weights name, when torchvision has weights for the twin: a network
-    with weights at two crops (RegNetY-128GF's SWAG weights: 384 end to end, 224 linear) is checked at both."""
+    (those weights' evaluation crop), by weights name: the reference's ``weights`` alone where it names them
+    (ViT-H/14: the other entry is a 518 px model), else every entry of the twin, since one network may have
+    weights at two crops (RegNetY-128GF's SWAG weights: 384 end to end, 224 linear)."""
     reference = spec.network.reference
     if reference is None or not reference.torchvision:
         return []
@@ -77,7 +78,7 @@ def published_macs(spec: archspec.Spec) -> list[tuple[str, float, int]]:
     except ValueError:
         return []
     published = []
-    for chosen in weights:
+    for chosen in [weights[reference.weights]] if reference.weights else weights:
         ops = chosen.meta.get("_ops")
         if ops is not None:
             crop = getattr(chosen.transforms(), "crop_size", None)
