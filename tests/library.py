@@ -63,24 +63,27 @@ def smallest(spec: archspec.Spec) -> archspec.Spec:
     raise AssertionError(f"{spec.name} accepts none of the sizes {SIZES}")
 
 
-def published_macs(spec: archspec.Spec) -> tuple[float, int] | None:
-    """torchvision's published GMACs (its weights' ``_ops``) and the resolution they were measured at
-    (the weights' evaluation crop), when torchvision has weights for the twin."""
+def published_macs(spec: archspec.Spec) -> list[tuple[str, float, int]]:
+    """torchvision's published GMACs (each of its weights' ``_ops``) and the resolution they were measured at
+    (those weights' evaluation crop), by weights name: the reference's ``weights`` alone where it names them
+    (ViT-H/14: the other entry is a 518 px model), else every entry of the twin, since one network may have
+    weights at two crops (RegNetY-128GF's SWAG weights: 384 end to end, 224 linear)."""
     reference = spec.network.reference
     if reference is None or not reference.torchvision:
-        return None
+        return []
     import torchvision
 
     try:
         weights = torchvision.models.get_model_weights(reference.torchvision)
     except ValueError:
-        return None
-    chosen = weights[reference.weights or "DEFAULT"]
-    ops = chosen.meta.get("_ops")
-    if ops is None:
-        return None
-    crop = getattr(chosen.transforms(), "crop_size", None)
-    return ops, int(crop[0]) if crop else spec.analyze().input_shape[1]
+        return []
+    published = []
+    for chosen in [weights[reference.weights]] if reference.weights else weights:
+        ops = chosen.meta.get("_ops")
+        if ops is not None:
+            crop = getattr(chosen.transforms(), "crop_size", None)
+            published.append((chosen.name, ops, int(crop[0]) if crop else spec.analyze().input_shape[1]))
+    return published
 
 
 def by_network(names: list[str]) -> list:

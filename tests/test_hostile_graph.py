@@ -114,6 +114,23 @@ EXPRESSIONS = [
                  "index 5000 is out of range for a list of 5000", id="index-past-a-long-list"),
     pytest.param(stem("{op: scale, factor: §.inf}"), "stem[0].factor", "must be a finite number, got inf",
                  id="literal-inf-attribute"),
+    pytest.param(stem("{op: conv, kernel: 1, out: §'$len(range(10**18))'}"), "stem[0].out",
+                 "range(): would hold 1000000000000000000 values, more than 10000", id="huge-range"),
+    pytest.param(stem("{op: conv, kernel: 1, out: §'$sum([sum([1 for j in range(9999)]) for i in range(9999)])'}"),
+                 "stem[0].out", "comprehensions take more than 10000 steps in one expression",
+                 id="nested-comprehensions-past-the-step-budget"),
+    pytest.param(stem("{op: conv, kernel: 1, out: §'$len([[i, i] for i in range(6000)])'}"), "stem[0].out",
+                 "must hold at most 10000 values (nested lists counted)", id="comprehension-of-pairs"),
+    pytest.param(HEADER + "variables: {a: §'$b + 1', b: '$2 * a'}\nstem:\n  - {op: conv, kernel: 1, out: $a}\n",
+                 "variables.a", "variables refer to each other in a cycle: a -> b -> a", id="variable-cycle"),
+    pytest.param(HEADER + "variables: {a: §'$a + 1'}\nstem:\n  - {op: relu}\n", "variables.a",
+                 "variables refer to each other in a cycle: a -> a", id="variable-used-by-itself"),
+    pytest.param(HEADER + "variables: {a: 2, b: §'$a if a == 4 else error(\"needs 4, got\", a)'}\nstem:\n"
+                 "  - {op: relu}\n", "variables.b", "needs 4, got 2", id="error-function"),
+    pytest.param(stem("{op: scale, factor: §$float32(1e39)}"), "stem[0].factor",
+                 "must be a finite number, got inf", id="float32-past-its-range"),
+    pytest.param(stem("{op: scale, factor: §$log(0)}"), "stem[0].factor", "log(): math domain error",
+                 id="log-of-zero"),
 ]
 
 

@@ -14,10 +14,12 @@ from pydantic import AliasChoices, BaseModel
 from archspec.docs import markdown as md
 from archspec.docs.examples import example
 from archspec.docs.op_examples import example_lines
+from archspec.ir.scope import BODY_NAMES
 from archspec.ops import OPS, Op
 from archspec.ops.base import Family
 from archspec.spec import schema
-from archspec.spec.expr import FUNCTIONS
+from archspec.spec.expr import resolve
+from archspec.spec.functions import FUNCTIONS, MAX_LIST_VALUES, ExprError
 from archspec.spec.schema import Item
 
 # the models of whole files, each documented first, in this order
@@ -29,6 +31,14 @@ def _yaml(value: Any) -> str:
     if isinstance(value, BaseModel):
         value = value.model_dump(mode="json")
     return yaml.safe_dump(value, default_flow_style=True, sort_keys=False, width=10**6).splitlines()[0]
+
+
+def _example_value(text: str) -> str:
+    """What the expression ``text`` evaluates to, or the error it stops with, as the reference page shows it."""
+    try:
+        return f"`{resolve('$' + text, {})!r}`"
+    except ExprError as error:
+        return f"error: {error}"
 
 
 CONSTRAINTS: dict[type, Callable[[Any], str]] = {
@@ -182,10 +192,10 @@ def spec_reference() -> str:
         "column and field path. Wherever a value is expected, a string starting with `$` is an "
         "[expression](#values).", "",
         "## Files", "",
-        "A network is one YAML file ([NetworkSpec](#networkspec)), or a variant of one that sets some of its "
-        "variables ([VariantSpec](#variantspec), a width or depth variant); blocks shared between networks live "
-        "in block libraries ([BlockLibrary](#blocklibrary)) that networks `import`; a replacement head for "
-        "transfer learning is a file of its own ([HeadSpec](#headspec)).", "",
+        "A network is one YAML file ([NetworkSpec](#networkspec)), or a variant of another network of its folder "
+        "that sets some of its variables ([VariantSpec](#variantspec)); blocks shared between networks live in block "
+        "libraries ([BlockLibrary](#blocklibrary)) that networks `import`; a replacement head for transfer "
+        "learning is a file of its own ([HeadSpec](#headspec)).", "",
     ]
     for model in FILES:
         lines += _model_section(model)
@@ -202,10 +212,19 @@ def spec_reference() -> str:
         "## Values and expressions {#values}", "",
         "A value is a number, a string, a boolean, `null` or a list of values. A string starting with `$` is an "
         "expression, evaluated where it is used: arithmetic (`+ - * / // % **`), comparisons, `and`/`or`/`not`, "
-        "`a if condition else b`, lists, the names in scope (the network's variables, the block's parameters, and "
-        "in block bodies `in_channels`, `in_shape`, `in_size`, `repeat_index`, `block_index`, `num_blocks`, "
-        "`stage_index`) and these functions, nothing else:", "",
-        ", ".join(f"`{name}`" for name in sorted(FUNCTIONS)), "",
+        "`a if condition else b`, lists, indexing a list from the start or, negative, from the end (`widths[0]`, "
+        f"`widths[-1]`), one-loop list comprehensions (`[2 * w for w in widths]`, at most {MAX_LIST_VALUES} "
+        "steps in one expression), the names in scope (the network's variables, the block's parameters, and in "
+        "blocks the names below) and the functions below, nothing else.", "",
+        "In a block's parameters and body:", "",
+        *md.table(["name", "what it holds"], [[f"`{name}`", doc] for name, doc in BODY_NAMES.items()]),
+        "", "Functions (each example's value is computed by the expression language itself):", "",
+        *md.table(["function", "what it gives", "example", "gives"],
+                  [[f"`{name}`", FUNCTIONS[name].doc, f"`{FUNCTIONS[name].example}`",
+                    _example_value(FUNCTIONS[name].example)] for name in sorted(FUNCTIONS)]),
+        "", "A variable may itself be an expression of other variables (RegNet's stage widths, derived from its "
+        "design-space parameters); each is evaluated once, before the variables that use it, and variables that "
+        "refer to each other in a cycle are an error.", "",
     ]
     lines += _primitives_section()
     return "\n".join(lines).rstrip() + "\n"

@@ -17,7 +17,7 @@ from archspec.ir.graph import About, Graph, Node, Stage, collection_paused
 from archspec.ir.scope import Namer, Scope, attrs_key, qualify
 from archspec.ops import OPS
 from archspec.ops.base import Op, ShapeError
-from archspec.spec.expr import ExprError, checked, referenced_name, resolve
+from archspec.spec.expr import ExprError, referenced_name, resolve
 from archspec.spec.locate import data_path, describe_error, first_error, written_key
 from archspec.spec.schema import (
     BlockItem,
@@ -32,6 +32,7 @@ from archspec.spec.schema import (
     StageRow,
 )
 from archspec.spec.source import Source
+from archspec.spec.variables import resolve_variables
 from archspec.spec.visit import ItemVisitor
 
 MAX_BLOCK_DEPTH = 32
@@ -72,11 +73,8 @@ class Builder(ItemVisitor[Flow, str]):
             return self._network()
 
     def _network(self) -> Graph:
-        for key, value in self.variables.items():  # literals, bounded (and lists counted once) as results are
-            try:
-                self.variables[key] = checked(value)
-            except ExprError as exc:
-                raise SpecError(str(exc), self.variable_origins[key]) from None
+        # bounded (and lists counted once) as results are; expressions of other variables evaluated once
+        self.variables = resolve_variables(self.variables, self.variable_origins)
         resolution = self.spec.input.resolution
         height, width = resolution if isinstance(resolution, tuple) else (resolution, resolution)
         self.graph.add(Node("input", None, None, [], "input", None, Site(self.source, ("input",)),

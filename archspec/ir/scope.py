@@ -9,6 +9,20 @@ from typing import Any
 from archspec.errors import Site
 from archspec.spec.source import Source
 
+# the names a block's parameters and body see besides its parameters and the network's variables, and what each
+# holds (build.py binds them; the spec reference lists them)
+BODY_NAMES: dict[str, str] = {
+    "in_channels": "the block input's channels, `in_shape[0]`",
+    "in_shape": "the block input's shape without the batch dimension, as a list: `[C, H, W]` for a feature map, "
+                "`[L, D]` for a sequence of L tokens of width D; index it as `in_shape[0]`, `in_shape[-1]`",
+    "in_size": "a feature map input's height, `in_shape[1]` (not defined for other inputs)",
+    "in_dim": "the block input's last dimension, `in_shape[-1]`: a token sequence's width D (a map's width W)",
+    "repeat_index": "the block's place within its stage row: 0 to the row's `n` - 1",
+    "block_index": "the block's place among all block instances of the stage table, from 0",
+    "num_blocks": "the number of block instances in the stage table",
+    "stage_index": "the stage row's place in the stage table, from 0",
+}
+
 
 class Namer:
     """Hands out default names for unnamed items (``0``, ``1``, ... or, with ``by_kind``, the op or block's own name)

@@ -5,40 +5,18 @@ from __future__ import annotations
 import ast
 import math
 import operator
+from collections import ChainMap
 from collections.abc import Callable, Mapping
+from contextvars import ContextVar
 from fractions import Fraction
 from functools import lru_cache
 from typing import Any, TypeGuard
 
+from archspec.spec.functions import FUNCTIONS, MAX_LIST_VALUES
+from archspec.spec.functions import ExprError as ExprError
+
 EXPR_PREFIX = "$"
 
-
-def make_divisible(value: float, divisor: int = 8, min_value: int | None = None) -> int:
-    """Round ``value`` to a multiple of ``divisor`` without going more than 10% below it (TF/torchvision rule)."""
-    min_value = divisor if min_value is None else min_value
-    rounded = max(min_value, int(value + divisor / 2) // divisor * divisor)
-    if rounded < 0.9 * value:
-        rounded += divisor
-    return rounded
-
-
-def _ceil(value: float | Fraction) -> int:
-    return math.ceil(value)
-
-
-def _round(value: float | Fraction, ndigits: int | None = None) -> int | float | Fraction:
-    # Python rounds an int to -n digits by computing 10**n, which never ends for n = 10**9
-    if ndigits is not None and (isinstance(ndigits, bool) or not isinstance(ndigits, int)
-                                or abs(ndigits) > MAX_NDIGITS):
-        raise ExprError(f"ndigits must be an integer between -{MAX_NDIGITS} and {MAX_NDIGITS}, "
-                        f"got {ndigits!r}")
-    return round(value, ndigits)
-
-
-FUNCTIONS: dict[str, Callable[..., Any]] = {
-    "min": min, "max": max, "int": int, "float": float, "round": _round, "abs": abs,
-    "ceil": _ceil, "floor": math.floor, "make_divisible": make_divisible,
-}
 
 _BINARY = {
     ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
@@ -53,13 +31,6 @@ MAX_EXPR_LENGTH = 500
 # counts, and lists of them, so nothing legitimate comes near, while doubling a list or an integer a few dozen
 # times would otherwise exhaust memory or time (and Python cannot print an int past 4,300 digits)
 MAX_INT = 2**63
-MAX_LIST_VALUES = 10_000
-MAX_NDIGITS = 30
-
-
-class ExprError(ValueError):
-    """An expression that cannot be evaluated; the caller adds the location."""
-
 
 def is_expression(value: object) -> TypeGuard[str]:
     """True for strings written as expressions (``$name`` or ``$a * b``)."""
@@ -79,16 +50,34 @@ Evaluator = Callable[[Mapping[str, Any]], Any]
 _CONSTANTS = {"True": True, "False": False, "None": None}
 
 
-@lru_cache(maxsize=4096)
-def _compiled(text: str) -> Evaluator:
-    # specs repeat a few expressions thousands of times: parse and check each once, then call a closure
+# comprehension steps left to the evaluation under way: each evaluation may take MAX_LIST_VALUES, however its
+# comprehensions nest, so one costs what reading one long list costs
+_steps_left: ContextVar[list[int]] = ContextVar("steps_left")
+
+
+def parsed(text: str) -> ast.expr:
+    """The syntax tree of an expression's text (without its ``$``), bounded in length."""
     if len(text) > MAX_EXPR_LENGTH:
         raise ExprError(f"expression longer than {MAX_EXPR_LENGTH} characters")
     try:
-        tree = ast.parse(text.strip(), mode="eval").body
+        return ast.parse(text.strip(), mode="eval").body
     except SyntaxError:
         raise ExprError(f"cannot parse expression {text.strip()!r}") from None
-    return _compile(tree)
+
+
+@lru_cache(maxsize=4096)
+def _compiled(text: str) -> Evaluator:
+    # specs repeat a few expressions thousands of times: parse and check each once, then call a closure
+    body = _compile(parsed(text))
+
+    def evaluate(scope: Mapping[str, Any]) -> Any:
+        token = _steps_left.set([MAX_LIST_VALUES])
+        try:
+            return body(scope)
+        finally:
+            _steps_left.reset(token)
+
+    return evaluate
 
 
 def _compile(node: ast.AST) -> Evaluator:
@@ -124,6 +113,8 @@ def _compile(node: ast.AST) -> Evaluator:
     if isinstance(node, ast.List | ast.Tuple):
         elements = [_compile(e) for e in node.elts]
         return lambda scope: checked([element(scope) for element in elements])
+    if isinstance(node, ast.ListComp):
+        return _comprehension(node)
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and not node.keywords:
         if node.func.id not in FUNCTIONS:
             raise ExprError(f"unknown function {node.func.id!r} (known: {', '.join(sorted(FUNCTIONS))})")
@@ -185,13 +176,37 @@ def _subscript(container_of: Evaluator, index_of: Evaluator) -> Evaluator:
     return value
 
 
+def _comprehension(node: ast.ListComp) -> Evaluator:
+    """``[element for name in values]``: one loop over a list, no conditions."""
+    if len(node.generators) != 1 or node.generators[0].ifs or node.generators[0].is_async \
+            or not isinstance(node.generators[0].target, ast.Name):
+        raise ExprError("a comprehension takes one 'for NAME in LIST' and no 'if'")
+    name, values_of, element = node.generators[0].target.id, _compile(node.generators[0].iter), _compile(node.elt)
+
+    def value(scope: Mapping[str, Any]) -> Any:
+        values, steps = values_of(scope), _steps_left.get()
+        if not isinstance(values, list):
+            raise ExprError(f"a comprehension loops over a list, got {values!r}")
+        results = []
+        for v in values:
+            steps[0] -= 1
+            if steps[0] < 0:
+                raise ExprError(f"comprehensions take more than {MAX_LIST_VALUES} steps in one expression")
+            results.append(element(ChainMap({name: v}, scope)))  # type: ignore[arg-type]
+        return checked(results)
+
+    return value
+
+
 def _call(name: str, arguments: list[Evaluator]) -> Evaluator:
-    function = FUNCTIONS[name]
+    function = FUNCTIONS[name].call
 
     def value(scope: Mapping[str, Any]) -> Any:
         values = [argument(scope) for argument in arguments]  # their own errors are not this function's
         try:
             result = function(*values)
+        except ExprError:
+            raise
         except (TypeError, ValueError, ArithmeticError) as exc:
             raise ExprError(f"{name}(): {exc}") from None
         return checked(result)

@@ -221,7 +221,8 @@ class Reference(Strict):
                                                "has none).")
     kwargs: dict[str, Value] = Field(default_factory=dict, description="Constructor arguments of the reference.")
     output: Index = Field(0, description="Which output of the reference to compare when it returns several.")
-    weights: str | None = Field(None, description="torchvision weights whose figures apply (default: DEFAULT).")
+    weights: str | None = Field(None, description="torchvision weights whose figures apply (default: each of "
+                                                "the model's weights, at its own crop).")
 
 
 class InputSpec(Strict):

@@ -16,7 +16,7 @@ from typing import Any
 from archspec.api import Spec
 from archspec.errors import FieldPath, SpecError
 from archspec.ops import OPS
-from archspec.spec.expr import make_divisible
+from archspec.spec.functions import make_divisible
 from archspec.spec.locate import validate
 from archspec.spec.schema import BlockItem, Item, NetworkSpec, OpItem, Scaling
 from archspec.spec.source import Source
