@@ -58,8 +58,8 @@ class WindowAttention(Op[WindowAttentionAttrs]):
     The map is zero-padded at its end to whole windows; a shift rolls it by ``shift`` first (and back after), with
     an attention mask that keeps tokens from attending across the roll's seams; an axis that one window covers is
     not shifted. With T the padded positions and N = M*M, MACs: QKV projection T*C*3C + scores T*N*C + weighted
-    values T*N*C + output projection T*C*C (+ V2's position-bias MLP on its (2M-1)^2 offsets). Its receptive field
-    is the window's. Example: ``{op: window_attention, heads: 3, window: 7, shift: 3}``.
+    values T*N*C + output projection T*C*C (+ V2's position-bias MLP on its (2M-1)^2 offsets, run once per batch).
+    Its receptive field is the window's. Example: ``{op: window_attention, heads: 3, window: 7, shift: 3}``.
     """
 
     name = "window_attention"
