@@ -6,6 +6,8 @@ and linear layer gets positive constant weights and no bias, and the model runs 
 all-ones input.
 Every value is then positive (so functional ReLUs, as in torchvision's Inception blocks, pass it unchanged), and
 the gradient of one output unit is non-zero exactly where some path of windows reaches the input.
+Swin's window attention keeps its windows, shift and mask and loses its weights: each output is the sum of the values
+of the tokens its query may attend to (``WindowSum``).
 Squeeze-excitation modules get their gate held at 1 (the local path) in some samples of the batch and live
 (whole-image context) in the others.
 
@@ -28,6 +30,7 @@ import torch.nn.functional as F
 import torchvision.ops
 from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
+from torchvision.models.swin_transformer import ShiftedWindowAttention, shifted_window_attention
 
 # squeeze-excitation: x * gate(x), the gate computed from the whole map
 GATES = (torchvision.ops.SqueezeExcitation, timm.layers.SEModule, timm.layers.SqueezeExcite,
@@ -84,6 +87,32 @@ class ConstantLinear(nn.Module):
         return mean.expand(*x.shape[:-1], self.features[1]).contiguous()
 
 
+def attended(scores: torch.Tensor, dim: int) -> torch.Tensor:
+    """1 for each key a query may attend to, 0 for those its mask (-100) hides: a softmax with the weights left out
+    and no gradient of its own, so that a unit's gradient flows through the values alone."""
+    return (scores > -50).to(scores.dtype)
+
+
+class WindowSum(nn.Module):
+    """``attention`` (torchvision's shifted-window attention, V1 or V2) computed by torchvision's own function
+    (padding, roll, mask) with zero queries, constant positive key, value and output weights, no biases, and its
+    softmax replaced by ``attended``."""
+
+    def __init__(self, attention: ShiftedWindowAttention) -> None:
+        super().__init__()
+        self.window, self.shift, self.heads = attention.window_size, attention.shift_size, attention.num_heads
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Each token's sum of the values of the tokens it attends to."""
+        channels, tokens = x.shape[-1], self.window[0] * self.window[1]
+        # zero queries: every score is the mask alone (0, or -100 across a seam), whatever the values have grown to
+        qkv = torch.cat([x.new_zeros(channels, channels), x.new_full((2 * channels, channels), 1 / channels)])
+        proj = x.new_full((channels, channels), 1 / channels)
+        bias = x.new_zeros(1, self.heads, tokens, tokens)
+        with mock.patch.object(F, "softmax", attended):
+            return shifted_window_attention(x, qkv, proj, bias, self.window, self.heads, self.shift, training=False)
+
+
 class Gate(nn.Module):
     """A squeeze-excitation module with its gate held at 1 in the first ``local`` samples, live in the others."""
 
@@ -112,7 +141,9 @@ def linearise(model: nn.Module, local: int) -> int:
             ones = torch.ones_like(model._parameters.pop(name), dtype=torch.float64)
             setattr(model, name, ones)
     for name, child in model.named_children():
-        if type(child) is nn.Conv2d:
+        if isinstance(child, ShiftedWindowAttention):
+            setattr(model, name, WindowSum(child))
+        elif type(child) is nn.Conv2d:
             setattr(model, name, ConstantConv(child))
         elif type(child) is nn.Linear:
             setattr(model, name, ConstantLinear(child))

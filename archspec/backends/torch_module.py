@@ -94,7 +94,8 @@ class _Compiler:
     overwrites: dict[str, str]
     users: dict[str, set[str]]
     listed: bool = False  # the network returns a list (of feature maps), however many
-    top: dict[str, fx.Node] = field(default_factory=dict)  # the network's own forward: value per node name
+    # the network's own forward: value per node name, channels-first where it holds both
+    top: dict[str, fx.Node] = field(default_factory=dict)
     channels_last: set[str] = field(default_factory=set)  # the nodes whose module takes channels-last maps
 
     def __post_init__(self) -> None:
@@ -142,7 +143,7 @@ class _Compiler:
         layouts = [Layout.FIRST if not scope.prefix else values.held(name) for name in outputs]
         results = [values.get(name, layout) for name, layout in zip(outputs, layouts, strict=True)]
         if not scope.prefix:
-            self.top = values.first
+            self.top = {**values.last, **values.first}  # a map held channels-last only (Swin's) is there too
             if self.listed:
                 results = [code.call_function(list, (tuple(results),))]
         code.output(results[0] if len(results) == 1 else tuple(results))

@@ -17,11 +17,34 @@ def _key(tensor: torch.Tensor) -> tuple[tuple[int, ...], bool]:
     return tuple(tensor.shape), tensor.is_floating_point()
 
 
+def _local(name: str) -> str:
+    """A tensor's name within the module that holds its layer: ``norm1.weight`` of ``features.1.0.norm1.weight``."""
+    return ".".join(name.split(".")[-2:])
+
+
+def _take(candidates: deque[str], name: str) -> str:
+    """The reference tensor for ``name``: the next one of its shape, or, where that one's local name differs, a later
+    one of the same module scope with ``name``'s local name (a module that registers its layers in another order
+    than it runs them: Swin V2 registers each block's norm1 before the attention it follows)."""
+    front, local = candidates[0], _local(name)
+    if _local(front) != local:
+        scope = front.rsplit(".", 2)[0] + "."
+        for index, candidate in enumerate(candidates):
+            if not candidate.startswith(scope):
+                break
+            if _local(candidate) == local:
+                del candidates[index]
+                return candidate
+    return candidates.popleft()
+
+
 def transfer_weights(model: nn.Module, reference: Mapping[str, torch.Tensor] | nn.Module) -> dict[str, str]:
     """Load ``reference`` (a state dict or module) into ``model``; return {model name: reference name}.
 
     Tensors are matched in order within each shape: the i-th tensor of a given shape in the model takes the
-    i-th tensor of that shape in the reference. Any tensor left over on either side is an error that names it.
+    i-th tensor of that shape in the reference, except that within one module scope of the reference a tensor
+    takes the one with its own local name (``norm1.weight``) where the reference registers that scope's layers in
+    another order. Any tensor left over on either side is an error that names it.
     The reference must keep its layers' order: a state dict from ``torch.load`` does, one read from a
     safetensors file does not (the format sorts tensors by name), so load that into the reference model first.
     The old order ``transfer_weights(reference, model)`` is deprecated: it is recognised, with a warning, when
@@ -50,7 +73,7 @@ def transfer_weights(model: nn.Module, reference: Mapping[str, torch.Tensor] | n
                 f"model tensor #{position} {name!r} {list(tensor.shape)} has no counterpart left in the reference "
                 f"({len(mapping)} of {len(target)} matched)"
             )
-        mapping[name] = candidates.popleft()
+        mapping[name] = _take(candidates, name)
     leftover = sorted((n for names in pool.values() for n in names), key=list(state).index)
     if leftover:
         first = leftover[0]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -142,3 +144,122 @@ class SqueezeExcite(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x * self.gate(self.fc2(self.activation(self.fc1(self.avgpool(x)))))
+
+
+class PatchMerge(nn.Module):
+    """Each 2x2 neighbourhood's channels concatenated: (N, H, W, C) -> (N, ceil(H/2), ceil(W/2), 4C)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        height, width = x.shape[1], x.shape[2]
+        x = F.pad(x, (0, 0, 0, width % 2, 0, height % 2))
+        return torch.cat([x[:, 0::2, 0::2], x[:, 1::2, 0::2], x[:, 0::2, 1::2], x[:, 1::2, 1::2]], -1)
+
+
+def _relative_index(window: int) -> torch.Tensor:
+    """For every (query, key) pair of a window's M*M positions, row-major, the row of its offset (dy, dx) in a
+    (2M - 1)^2 table: (dy + M - 1) * (2M - 1) + dx + M - 1, flattened."""
+    rows, columns = torch.meshgrid(torch.arange(window), torch.arange(window), indexing="ij")
+    rows, columns = rows.flatten(), columns.flatten()
+    dy = rows[:, None] - rows[None, :] + window - 1
+    dx = columns[:, None] - columns[None, :] + window - 1
+    return (dy * (2 * window - 1) + dx).flatten()
+
+
+def _log_spaced_offsets(window: int) -> torch.Tensor:
+    """Swin V2's inputs of the position-bias MLP: every offset (dy, dx) scaled to [-8, 8], then sign * log2(1 + |t|)
+    / 3, as a (1, 2M - 1, 2M - 1, 2) table."""
+    steps = torch.arange(1 - window, window, dtype=torch.float32) / (window - 1) * 8
+    steps = torch.sign(steps) * torch.log2(steps.abs() + 1.0) / 3.0
+    rows, columns = torch.meshgrid(steps, steps, indexing="ij")
+    return torch.stack([rows, columns], -1).unsqueeze(0)
+
+
+def _regions(size: int, window: int, shift: int, device: torch.device) -> torch.Tensor:
+    """Along one rolled axis, which side of the roll's seams each position lies on (0, 1 or 2)."""
+    positions = torch.arange(size, device=device)
+    return (positions >= size - window).long() + (positions >= size - shift).long()
+
+
+class WindowAttention(nn.Module):
+    """Multi-head self-attention within (shifted) windows of an (N, H, W, C) map, with Swin's relative position
+    bias (``version`` 1) or Swin V2's cosine attention and continuous position bias (``version`` 2); ``shift`` is
+    per axis, already zero where one window covers the axis."""
+
+    relative_position_index: torch.Tensor
+    relative_coords_table: torch.Tensor
+
+    def __init__(self, dim: int, heads: int, window: int, shift: tuple[int, int], version: int,
+                 attention_dropout: float, dropout: float) -> None:
+        super().__init__()
+        self.heads, self.window, self.shift, self.version = heads, window, shift, version
+        self.attention_dropout, self.dropout = attention_dropout, dropout
+        # the weights are read in the forward (not called as modules), the parameter order torchvision's
+        self.qkv = nn.Linear(dim, 3 * dim)
+        self.proj = nn.Linear(dim, dim)
+        offsets = (2 * window - 1) ** 2
+        if version == 1:
+            self.relative_position_bias_table = nn.Parameter(torch.zeros(offsets, heads))
+            nn.init.trunc_normal_(self.relative_position_bias_table, std=0.02)
+        else:
+            self.register_buffer("relative_coords_table", _log_spaced_offsets(window))
+        self.register_buffer("relative_position_index", _relative_index(window))
+        if version == 2:
+            self.logit_scale = nn.Parameter(torch.full((heads, 1, 1), 10.0).log())
+            self.cpb_mlp = nn.Sequential(nn.Linear(2, 512), nn.ReLU(inplace=True), nn.Linear(512, heads, bias=False))
+            with torch.no_grad():
+                self.qkv.bias[dim:2 * dim].zero_()
+
+    def position_bias(self) -> torch.Tensor:
+        """The bias every head adds to its (N, N) scores: (1, heads, N, N)."""
+        table: torch.Tensor = self.relative_position_bias_table if self.version == 1 else \
+            self.cpb_mlp(self.relative_coords_table).view(-1, self.heads)
+        tokens = self.window * self.window
+        bias = table[self.relative_position_index].view(tokens, tokens, -1).permute(2, 0, 1).contiguous().unsqueeze(0)
+        return bias if self.version == 1 else 16 * torch.sigmoid(bias)
+
+    def mask(self, height: int, width: int, like: torch.Tensor) -> torch.Tensor:
+        """-100 where a (query, key) pair of a rolled window comes from different sides of a seam, else 0:
+        (windows, N, N), of ``like``'s type and device."""
+        m, device = self.window, like.device
+        label = _regions(height, m, self.shift[0], device)[:, None] * 3 + _regions(width, m, self.shift[1], device)
+        label = label.view(height // m, m, width // m, m).permute(0, 2, 1, 3).reshape(-1, m * m)
+        apart = label.unsqueeze(1) != label.unsqueeze(2)
+        return like.new_zeros(apart.shape).masked_fill(apart, -100.0)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        batch, height, width, channels = x.shape
+        m, heads = self.window, self.heads
+        x = F.pad(x, (0, 0, 0, (m - width % m) % m, 0, (m - height % m) % m))
+        padded_height, padded_width = x.shape[1], x.shape[2]
+        shifted = sum(self.shift) > 0
+        if shifted:
+            x = torch.roll(x, shifts=(-self.shift[0], -self.shift[1]), dims=(1, 2))
+        rows, columns = padded_height // m, padded_width // m
+        windows = x.view(batch, rows, m, columns, m, channels).permute(0, 1, 3, 2, 4, 5).reshape(-1, m * m, channels)
+        qkv_bias: torch.Tensor = self.qkv.bias
+        if self.version == 2:  # V2 has no key bias: its third of the bias is held at zero
+            qkv_bias = torch.cat([qkv_bias[:channels], torch.zeros_like(qkv_bias[channels:2 * channels]),
+                                  qkv_bias[2 * channels:]])
+        qkv = F.linear(windows, self.qkv.weight, qkv_bias)
+        q, k, v = qkv.reshape(windows.shape[0], m * m, 3, heads, channels // heads).permute(2, 0, 3, 1, 4)
+        if self.version == 1:
+            scores = (q * (channels // heads) ** -0.5).matmul(k.transpose(-2, -1))
+        else:
+            scores = F.normalize(q, dim=-1) @ F.normalize(k, dim=-1).transpose(-2, -1)
+            scores = scores * torch.clamp(self.logit_scale, max=math.log(100.0)).exp()
+        scores = scores + self.position_bias()
+        if shifted:
+            mask = self.mask(padded_height, padded_width, scores)
+            scores = (scores.view(batch, mask.shape[0], heads, m * m, m * m) + mask.unsqueeze(1).unsqueeze(0))
+            scores = scores.view(-1, heads, m * m, m * m)
+        weights = F.dropout(F.softmax(scores, dim=-1), p=self.attention_dropout, training=self.training)
+        out = weights.matmul(v).transpose(1, 2).reshape(windows.shape)
+        out = F.dropout(F.linear(out, self.proj.weight, self.proj.bias), p=self.dropout, training=self.training)
+        out = out.view(batch, rows, columns, m, m, channels).permute(0, 1, 3, 2, 4, 5)
+        out = out.reshape(batch, padded_height, padded_width, channels)
+        if shifted:
+            out = torch.roll(out, shifts=self.shift, dims=(1, 2))
+        return out[:, :height, :width].contiguous()
+
+    def extra_repr(self) -> str:
+        return f"heads={self.heads}, window={self.window}, shift={self.shift}, version={self.version}"
