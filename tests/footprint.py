@@ -95,22 +95,24 @@ def attended(scores: torch.Tensor, dim: int) -> torch.Tensor:
 
 class WindowSum(nn.Module):
     """``attention`` (torchvision's shifted-window attention, V1 or V2) computed by torchvision's own function
-    (padding, roll, mask) with zero queries, constant positive key, value and output weights, no biases, and its
-    softmax replaced by ``attended``."""
+    (padding, roll, mask) with zero queries, key, value and output weights all ``1 / channels``, no biases, and its
+    softmax replaced by ``attended``. Every key and value channel is then the token's channel mean and every head's
+    scores the mask alone, so it runs as one head on that mean, expanded to the channels: the same values."""
 
     def __init__(self, attention: ShiftedWindowAttention) -> None:
         super().__init__()
-        self.window, self.shift, self.heads = attention.window_size, attention.shift_size, attention.num_heads
+        self.window, self.shift = attention.window_size, attention.shift_size
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Each token's sum of the values of the tokens it attends to."""
-        channels, tokens = x.shape[-1], self.window[0] * self.window[1]
+        """Each token's sum of the channel means of the tokens it attends to, in every channel."""
+        tokens = self.window[0] * self.window[1]
         # zero queries: every score is the mask alone (0, or -100 across a seam), whatever the values have grown to
-        qkv = torch.cat([x.new_zeros(channels, channels), x.new_full((2 * channels, channels), 1 / channels)])
-        proj = x.new_full((channels, channels), 1 / channels)
-        bias = x.new_zeros(1, self.heads, tokens, tokens)
+        qkv, proj = torch.tensor([[0.0], [1.0], [1.0]], dtype=x.dtype), x.new_ones(1, 1)
+        bias = x.new_zeros(1, 1, tokens, tokens)
         with mock.patch.object(F, "softmax", attended):
-            return shifted_window_attention(x, qkv, proj, bias, self.window, self.heads, self.shift, training=False)
+            mean = shifted_window_attention(x.mean(-1, keepdim=True), qkv, proj, bias, self.window, 1, self.shift,
+                                            training=False)
+        return mean.expand_as(x)
 
 
 class Gate(nn.Module):

@@ -7,17 +7,28 @@ from __future__ import annotations
 import itertools
 from dataclasses import replace
 from pathlib import Path
+from unittest import mock
 
 import pytest
 import torch
 import torch.nn.functional as F
 import torchvision.ops
 from torch import nn
+from torchvision.models.swin_transformer import ShiftedWindowAttention
 
 import archspec
 from archspec.analysis.report import Report
-from archspec.ir.graph import Node
-from tests.footprint import ConstantConv, ConstantLinear, field, linearise, supports, window_sum
+from archspec.ir.graph import Node, ReceptiveField
+from tests.footprint import (
+    ConstantConv,
+    ConstantLinear,
+    WindowSum,
+    attended,
+    field,
+    linearise,
+    supports,
+    window_sum,
+)
 from tests.library import LIBRARY, load, reference_model, takes_resolution, with_reference
 
 AXES = ("rows", "columns")
@@ -44,11 +55,15 @@ def axis_field(rf: dict, axis: int) -> Field:
     return rf["size"][axis], rf["stride"][axis], rf["padding"][axis]
 
 
-def probe(spec: archspec.Spec, axis: int, start: int) -> Report:
+def first_unclipped(rf: ReceptiveField, axis: int) -> int:
+    """The first position from which every position's field starts after index 0 (clipping would show there)."""
+    return max(0, (-min(rf.starts[axis])) // rf.stride[axis] + 1)
+
+
+def probe(spec: archspec.Spec, axis: int) -> tuple[Report, list[int]]:
     """``spec`` analysed at an input thin across ``axis`` (the first power of two it accepts) and long enough along
-    it that positions ``start`` and ``start + 1`` of its last map exist and the end of position 0 lies at least one
-    pixel inside the image: a footprint clipped there ends one pixel later than the analysed field."""
-    size, stride, padding = axis_field(spec.analyze().receptive_field, axis)
+    it that a period of positions plus one (from the first whose field starts inside the image) exist in its last
+    map with every field ending at least one pixel inside the image; those positions."""
     default = spec.analyze().input_shape[2 - axis]
 
     def at(length: int, thin: int) -> archspec.Spec:
@@ -60,13 +75,17 @@ def probe(spec: archspec.Spec, axis: int, start: int) -> Report:
         except archspec.GraphError:
             return None
 
-    length = max(size - padding + 1, (start + 1) * stride + 1)
+    length = default
     thins = [2 ** k for k in range(default.bit_length())] + [default]
     thin, report = next((thin, report) for thin in thins if (report := accepted(length, thin)) is not None)
-    while headline_node(report).shape[1 + axis] < start + 2:
-        length += stride
+    while True:  # windows that cover a short axis are local on a long one: grow until the positions fit
+        node = headline_node(report)
+        start = first_unclipped(node.rf, axis)
+        positions = list(range(start, start + node.rf.period[axis] + 1))
+        if node.shape[1 + axis] > positions[-1] and node.rf.span(axis, positions[-1])[1] < length - 1:
+            return report, positions
+        length += max(node.rf.stride[axis], length // 4)
         report = at(length, thin).analyze()
-    return report
 
 
 @pytest.mark.parametrize("name", with_reference(LIBRARY))
@@ -81,27 +100,29 @@ def test_headline_field_equals_the_gradient_footprint_of_the_reference(name: str
                     "a token of a transformer, not a (C, H, W) map: its global attention has no local footprint")
     assert not takes_resolution(spec), f"{name}: the twin depends on the resolution, one copy cannot serve all"
     model = reference_model(spec)
-    gates = linearise(model, local=3)
+    probes = [probe(spec, axis) for axis in range(2)]
+    gates = linearise(model, local=max(len(positions) for _, positions in probes))
     left = [key for key, _ in itertools.chain(model.named_parameters(), model.named_buffers())]
     assert not left, f"{name}: linearising left tensors {left[:3]}: a layer kind is not linearised"
-    for axis, axis_name in enumerate(AXES):
-        size, stride, padding = axis_field(report.receptive_field, axis)
-        start = padding // stride + 1  # the first position whose window starts after index 0: clipping would show
-        probed = probe(spec, axis, start)
-        assert probed.receptive_field == report.receptive_field, f"{name}: the field depends on the resolution"
-        # samples: the starts of positions `start` and `start + 1`, the end of position 0, `start + 1` gates live
-        positions = [start, start + 1, 0] + ([start + 1] if gates else [])
-        units = [(p, 0) if axis == 0 else (0, p) for p in positions]
+    for (axis, axis_name), (probed, positions) in zip(enumerate(AXES), probes, strict=True):
+        rf = headline_node(probed).rf
+        if report.receptive_field["period"] == [1, 1]:  # windows covering a short axis depend on its length
+            assert axis_field(probed.receptive_field, axis) == axis_field(report.receptive_field, axis), (
+                f"{name}: the field depends on the resolution")
+        # samples: a period of positions and one more (the stride), then the second with its gates live
+        sampled = positions + ([positions[1]] if gates else [])
+        units = [(p, 0) if axis == 0 else (0, p) for p in sampled]
         shape, reached = supports(model, tuple(probed.input_shape), units, axis)
         assert shape == headline_node(probed).shape, (
             f"{name} {axis_name}: the twin's last map is {list(shape)}, archspec's headline node "
             f"{headline_node(probed).name} is {list(headline_node(probed).shape)}")
-        measured = field(reached, start, end=0)
-        for quantity, analysed, footprint in zip(("size", "stride", "padding"), (size, stride, padding), measured,
-                                                 strict=True):
-            assert analysed == footprint, f"{name} {axis_name}: {quantity} {analysed} != footprint {footprint}"
-        # the local footprint of `start + 1` starts after index 0: reaching all of the axis takes global context
-        length, live = probed.input_shape[1 + axis], reached[3 if gates else 1]
+        for position, indices in zip(positions, reached, strict=False):
+            assert rf.span(axis, position) == (indices[0], indices[-1]), (
+                f"{name} {axis_name}: position {position} sees pixels {rf.span(axis, position)}, its footprint "
+                f"{indices[0]}..{indices[-1]} (size {rf.size[axis]}, stride {rf.stride[axis]}, period "
+                f"{rf.period[axis]})")
+        # the local footprint of positions[1] starts after index 0: reaching all of the axis takes global context
+        length, live = probed.input_shape[1 + axis], reached[-1]
         reaches_all = live == list(range(length))
         assert reaches_all == report.receptive_field["global_context"], (
             f"{name} {axis_name}: global_context {report.receptive_field['global_context']}, but with "
@@ -167,6 +188,23 @@ def test_linearised_layers_equal_torch_layers_with_constant_weights() -> None:
     for kernel, stride, padding, ceil_mode in itertools.product((2, 3), (1, 2, 3), (0, 1), (False, True)):
         expected_shape = F.max_pool2d(x, kernel, stride, padding, ceil_mode=ceil_mode).shape
         assert window_sum(x, kernel, stride, padding, ceil_mode=ceil_mode).shape == expected_shape
+
+
+@pytest.mark.parametrize("shift", [0, 2])
+def test_window_sum_equals_torchvision_attention_with_constant_weights(shift: int) -> None:
+    """WindowSum equals torchvision's ShiftedWindowAttention (three heads, a 5 x 9 map padded to 8 x 12) with zero
+    query weights, key, value and output weights 1 / channels, no biases and ``attended`` for its softmax."""
+    attention = ShiftedWindowAttention(6, [4, 4], [shift, shift], num_heads=3).double()
+    with torch.no_grad():
+        attention.qkv.weight.fill_(1 / 6)
+        attention.qkv.weight[:6].zero_()
+        attention.proj.weight.fill_(1 / 6)
+        for tensor in (attention.qkv.bias, attention.proj.bias, attention.relative_position_bias_table):
+            tensor.zero_()
+        x = torch.randint(0, 9, (2, 5, 9, 6)).double()
+        with mock.patch.object(F, "softmax", attended):
+            expected = attention(x)
+    assert torch.allclose(WindowSum(attention)(x), expected, rtol=0, atol=1e-12)
 
 
 def test_same_padding_puts_the_odd_pixel_after_like_tensorflow(tmp_path: Path) -> None:

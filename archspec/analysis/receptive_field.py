@@ -1,17 +1,89 @@
 """Receptive-field pass: size, effective stride and effective padding of every node, per axis.
 
-Each node's field is an interval of input pixels seen by its first output position (start = -padding)
-plus the distance between neighbouring positions (stride). A sliding window with kernel k, stride s,
-padding p and dilation d maps (size r, stride j, start a) to (r + (k-1)*d*j, j*s, a - p*j).
-Merges take the union of their inputs' intervals (branches are aligned by position), and global ops
-(global pooling, attention, flattening a map) make the field global. Ops whose output depends on the
-whole image besides their local window (squeeze-excitation) keep the local field and set ``global_context``.
+Along an axis, a node's position p sees the input pixels from ``p*j + starts[p % P]`` to ``p*j + ends[p % P]``
+(stride j, period P). Convolutions and pools keep every position's field the same window shifted (P = 1): a window
+with kernel k, stride s, padding q and dilation d gives position p the union of its input positions p*s - q to
+p*s - q + (k-1)*d. Attention within windows that partition the map (Swin) gives each position the union of its
+window's positions, so a position's field depends on its place in the window and P becomes a multiple of the
+window. Merges take the union of their inputs' fields (branches are aligned by position), and global ops
+(global pooling, attention, flattening a map) make the field global. Ops whose output depends on the whole image
+besides their local window (squeeze-excitation) keep the local field and set ``global_context``.
 """
 
 from __future__ import annotations
 
-from archspec.ir.graph import Graph, ReceptiveField, check_figures
-from archspec.ops.base import Window
+from math import gcd, lcm
+from typing import NamedTuple
+
+from archspec.ir.graph import Graph, Node, ReceptiveField, check_figures
+from archspec.ops.base import Window, WindowRule
+
+# longer periods (windows of coprime sizes chained) keep each position's field within the envelope of all of them
+MAX_PERIOD = 1024
+
+
+class _Axis(NamedTuple):
+    """The fields along one axis: stride, and per residue the first and last pixel relative to ``p * stride``."""
+
+    stride: int
+    starts: tuple[int, ...]
+    ends: tuple[int, ...]
+
+    def start(self, position: int) -> int:
+        return position * self.stride + self.starts[position % len(self.starts)]
+
+    def end(self, position: int) -> int:
+        return position * self.stride + self.ends[position % len(self.ends)]
+
+    def envelope(self) -> _Axis:
+        """The same stride with one field that holds every position's (period 1)."""
+        return _Axis(self.stride, (min(self.starts),), (max(self.ends),))
+
+
+def _sliding(axis: _Axis, kernel: int, stride: int, padding: int, dilation: int) -> _Axis:
+    period = len(axis.starts) // gcd(len(axis.starts), stride)
+    first = [r * stride - padding for r in range(period)]
+    step = axis.stride * stride
+    return _Axis(step, tuple(axis.start(q) - r * step for r, q in enumerate(first)),
+                 tuple(axis.end(q + (kernel - 1) * dilation) - r * step for r, q in enumerate(first)))
+
+
+def _partition(axis: _Axis, window: int, offset: int) -> _Axis:
+    period = lcm(len(axis.starts), window)
+    first = [r - (r - offset) % window for r in range(period)]  # the first position of r's window
+    return _Axis(axis.stride, tuple(axis.start(q) - r * axis.stride for r, q in enumerate(first)),
+                 tuple(axis.end(q + window - 1) - r * axis.stride for r, q in enumerate(first)))
+
+
+def _union(axes: list[_Axis]) -> _Axis:
+    period, stride = lcm(*(len(axis.starts) for axis in axes)), max(axis.stride for axis in axes)
+    if len({axis.stride for axis in axes}) > 1 or period > MAX_PERIOD:  # not aligned position by position
+        axes, period = [axis.envelope() for axis in axes], 1
+    return _Axis(stride, tuple(min(axis.start(r) for axis in axes) - r * stride for r in range(period)),
+                 tuple(max(axis.end(r) for axis in axes) - r * stride for r in range(period)))
+
+
+def _transfer(axis: _Axis, rule: WindowRule, index: int) -> _Axis:
+    window = rule.kernel[index]
+    if rule.kind is not Window.PARTITION:
+        return _sliding(axis, window, rule.stride[index], rule.padding[index], rule.dilation[index])
+    if lcm(len(axis.starts), window) <= MAX_PERIOD:
+        return _partition(axis, window, rule.offset[index])
+    # every position's window lies within window - 1 positions of it on either side
+    return _sliding(axis.envelope(), 2 * window - 1, 1, window - 1, 1)
+
+
+def _field(node: Node, axes: list[_Axis], global_context: bool, is_global: bool = False) -> ReceptiveField:
+    size = tuple(max(e - s + 1 for s, e in zip(axis.starts, axis.ends, strict=True)) for axis in axes)
+    stride, padding = tuple(axis.stride for axis in axes), tuple(-axis.starts[0] for axis in axes)
+    check_figures(node, "receptive-field size, stride or padding", *size, *stride, *padding)
+    # tuple() of a generator is tuple[int, ...] to mypy; these are pairs, one per axis
+    return ReceptiveField(size, stride, padding, global_context, is_global,  # type: ignore[arg-type]
+                          (axes[0].starts, axes[1].starts), (axes[0].ends, axes[1].ends))
+
+
+def _axes(rf: ReceptiveField) -> list[_Axis]:
+    return [_Axis(rf.stride[i], rf.starts[i], rf.ends[i]) for i in range(2)]
 
 
 def annotate_receptive_fields(graph: Graph) -> None:
@@ -21,37 +93,16 @@ def annotate_receptive_fields(graph: Graph) -> None:
             node.rf = ReceptiveField((1, 1), (1, 1), (0, 0))
             continue
         fields = [graph[name].rf for name in node.inputs]  # inputs come first: theirs are written
-        merged = _union(fields)
+        local = [f for f in fields if not f.is_global] or fields
+        merged = [_union([_axes(f)[i] for f in local]) for i in range(2)]
         rule = node.op.window(node.attrs, [graph[i].shape for i in node.inputs])
-        context = merged.global_context or node.op.global_context
-        if rule.kind is Window.GLOBAL or merged.is_global:
-            node.rf = ReceptiveField(merged.size, merged.stride, merged.padding, True, True)
+        context = any(f.global_context or f.is_global for f in fields) or node.op.global_context
+        if rule.kind is Window.GLOBAL or all(f.is_global for f in fields):
+            node.rf = _field(node, merged, True, True)
         elif rule.kind is Window.IDENTITY:
-            node.rf = ReceptiveField(merged.size, merged.stride, merged.padding, context)
+            node.rf = _field(node, merged, context)
         else:
-            size = tuple(r + (k - 1) * d * j for r, k, d, j in
-                         zip(merged.size, rule.kernel, rule.dilation, merged.stride, strict=True))
-            stride = tuple(j * s for j, s in zip(merged.stride, rule.stride, strict=True))
-            padding = tuple(p + q * j for p, q, j in zip(merged.padding, rule.padding, merged.stride, strict=True))
-            # tuple() of a generator is tuple[int, ...] to mypy; zips of pairs give pairs
-            node.rf = ReceptiveField(size, stride, padding, context)  # type: ignore[arg-type]
-            check_figures(node, "receptive-field size, stride or padding", *size, *stride, *padding)
-
-
-def _union(fields: list[ReceptiveField]) -> ReceptiveField:
-    if len(fields) == 1:
-        return fields[0]
-    local = [f for f in fields if not f.is_global] or fields
-    start = [min(-f.padding[axis] for f in local) for axis in range(2)]
-    end = [max(-f.padding[axis] + f.size[axis] - 1 for f in local) for axis in range(2)]
-    stride = tuple(max(f.stride[axis] for f in local) for axis in range(2))
-    return ReceptiveField(
-        size=(end[0] - start[0] + 1, end[1] - start[1] + 1),
-        stride=stride,  # type: ignore[arg-type]  # a pair: one per axis (tuple() is tuple[int, ...] to mypy)
-        padding=(-start[0], -start[1]),
-        global_context=any(f.global_context or f.is_global for f in fields),
-        is_global=all(f.is_global for f in fields),
-    )
+            node.rf = _field(node, [_transfer(axis, rule, i) for i, axis in enumerate(merged)], context)
 
 
 def headline_field(graph: Graph) -> ReceptiveField:

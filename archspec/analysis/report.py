@@ -15,7 +15,7 @@ BYTES_PER_ELEMENT = 4  # float32
 def field_data(rf: ReceptiveField) -> dict[str, Any]:
     """A receptive field as plain data (the JSON shape of every field in a report)."""
     return {"size": list(rf.size), "stride": list(rf.stride), "padding": list(rf.padding),
-            "global": rf.is_global, "global_context": rf.global_context}
+            "period": list(rf.period), "global": rf.is_global, "global_context": rf.global_context}
 
 
 @dataclass(frozen=True)

@@ -50,6 +50,8 @@ EXAMPLES: dict[str, tuple[str, list[Shape]]] = {
     "slice": ("{op: slice, start: 0, stop: 58}", [(116, 28, 28)]),
     "dropout": ("{op: dropout, p: 0.5}", [(4096,)]),
     "stochastic_depth": ("{op: stochastic_depth, p: 0.1}", [(96, 56, 56)]),
+    "window_attention": ("{op: window_attention, heads: 3, window: 7, shift: 3}", [(96, 56, 56)]),
+    "patch_merge": ("{op: patch_merge}", [(96, 56, 56)]),
 }
 
 
@@ -58,6 +60,9 @@ def _shape(shape: Shape) -> str:
 
 
 def _window(rule: WindowRule) -> str:
+    if rule.kind is Window.PARTITION:
+        kernel, offset = (f"{a}x{b}" if a != b else str(a) for a, b in (rule.kernel, rule.offset))
+        return f"windows of {kernel} from offset {offset}: each position sees its window"
     if rule.kind is not Window.SLIDING:
         return rule.kind.value
     kernel, stride, padding = (f"{a}x{b}" if a != b else str(a) for a, b in (rule.kernel, rule.stride, rule.padding))

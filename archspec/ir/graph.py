@@ -33,10 +33,13 @@ def collection_paused() -> Iterator[None]:
 
 
 class ReceptiveField(NamedTuple):
-    """Receptive field of one output position, per spatial axis (height, width), in input pixels.
+    """Receptive field of the output positions, per spatial axis (height, width), in input pixels.
 
-    ``padding`` is how far the first position's window reaches before the image; ``global_context`` marks
-    that some path into the node sees the whole image (SE, attention); ``is_global`` that the node itself does.
+    ``size`` is the largest field of any position; ``padding`` is how far the first position's field reaches before
+    the image; ``global_context`` marks that some path into the node sees the whole image (SE, attention);
+    ``is_global`` that the node itself does. Along an axis, position p sees pixels ``p * stride + starts[p % period]``
+    to ``p * stride + ends[p % period]``: one entry where every position's field is the same window shifted, more
+    where attention within windows makes a position's field depend on its place in its window (Swin).
     """
 
     size: tuple[int, int]
@@ -44,6 +47,18 @@ class ReceptiveField(NamedTuple):
     padding: tuple[int, int]
     global_context: bool = False
     is_global: bool = False
+    starts: tuple[tuple[int, ...], tuple[int, ...]] = ((0,), (0,))
+    ends: tuple[tuple[int, ...], tuple[int, ...]] = ((0,), (0,))
+
+    @property
+    def period(self) -> tuple[int, int]:
+        """How many positions along each axis before the fields repeat, shifted by ``period * stride``."""
+        return len(self.starts[0]), len(self.starts[1])
+
+    def span(self, axis: int, position: int) -> tuple[int, int]:
+        """The first and last input pixel that ``position`` sees along ``axis`` (0: rows, 1: columns)."""
+        residue, base = position % self.period[axis], position * self.stride[axis]
+        return base + self.starts[axis][residue], base + self.ends[axis][residue]
 
 
 class PassNotRun(GraphError):

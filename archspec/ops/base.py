@@ -101,17 +101,20 @@ class Window(Enum):
     IDENTITY = "identity"   # position-wise (element-wise, 1x1, norms, token-wise ops)
     SLIDING = "sliding"     # a sliding window: kernel, stride, padding, dilation
     GLOBAL = "global"       # every output sees the whole input (global pool, attention, linear on vectors)
+    PARTITION = "partition"  # blocks of kernel positions from offset (and before it) each see their block
 
 
 @dataclass(frozen=True)
 class WindowRule:
-    """The receptive-field transfer of one op along each spatial axis."""
+    """The receptive-field transfer of one op along each spatial axis (``offset``: where a partition's first whole
+    block starts; the positions before it form a block of their own)."""
 
     kind: Window
     kernel: tuple[int, int] = (1, 1)
     stride: tuple[int, int] = (1, 1)
     padding: tuple[int, int] = (0, 0)
     dilation: tuple[int, int] = (1, 1)
+    offset: tuple[int, int] = (0, 0)
 
 
 IDENTITY = WindowRule(Window.IDENTITY)

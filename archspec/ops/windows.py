@@ -59,7 +59,8 @@ class WindowAttention(Op[WindowAttentionAttrs]):
     an attention mask that keeps tokens from attending across the roll's seams; an axis that one window covers is
     not shifted. With T the padded positions and N = M*M, MACs: QKV projection T*C*3C + scores T*N*C + weighted
     values T*N*C + output projection T*C*C (+ V2's position-bias MLP on its (2M-1)^2 offsets, run once per batch).
-    Its receptive field is the window's. Example: ``{op: window_attention, heads: 3, window: 7, shift: 3}``.
+    Each position's receptive field is the union of its window's, local and depending on the position's place in
+    its window. Example: ``{op: window_attention, heads: 3, window: 7, shift: 3}``.
     """
 
     name = "window_attention"
@@ -92,8 +93,12 @@ class WindowAttention(Op[WindowAttentionAttrs]):
         return Cost(params=params, buffers=buffers, macs=macs, other_ops=a.heads * tokens * per_window)
 
     def window(self, a: WindowAttentionAttrs, inputs: list[Shape]) -> WindowRule:
-        # every position's window lies within M - 1 positions of it on either side, whichever the partition
-        return WindowRule(Window.SLIDING, (2 * a.window - 1,) * 2, (1, 1), (a.window - 1,) * 2)
+        # windows from the shift on (the positions before it are the roll's wrapped window, which the mask keeps
+        # apart); one window covering an axis is that axis's positions
+        sizes = inputs[0][1:]
+        kernel = tuple(a.window if a.window < size else size for size in sizes)
+        offset = tuple(effective_shift(size, a.window, a.shift) for size in sizes)
+        return WindowRule(Window.PARTITION, kernel, offset=offset)  # type: ignore[arg-type]  # pairs
 
     def layout(self, a: WindowAttentionAttrs, inputs: list[Shape]) -> Layout:
         return Layout.LAST
