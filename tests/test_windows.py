@@ -59,9 +59,10 @@ def test_window_attention_macs_by_hand() -> None:
 
 
 def test_window_attention_is_local_and_checks_its_attributes() -> None:
-    """The field spans a window either side of a position; heads must divide the channels, the shift be < M."""
-    rule = ATTENTION.window(WindowAttentionAttrs(heads=1, window=7, shift=3), [(8, 14, 14)])
-    assert (rule.kind, rule.kernel, rule.stride, rule.padding) == (Window.SLIDING, (13, 13), (1, 1), (6, 6))
+    """Windows of M from the shift partition a map (one window covering a 5-position axis, unshifted); heads must
+    divide the channels, the shift be < M."""
+    rule = ATTENTION.window(WindowAttentionAttrs(heads=1, window=7, shift=3), [(8, 14, 5)])
+    assert (rule.kind, rule.kernel, rule.offset) == (Window.PARTITION, (7, 5), (3, 0))
     with pytest.raises(ShapeError, match="heads"):
         ATTENTION.infer(WindowAttentionAttrs(heads=3, window=7), [(8, 14, 14)])
     with pytest.raises(ShapeError, match="shift"):
