@@ -94,7 +94,7 @@ def annotate_receptive_fields(graph: Graph) -> None:
             continue
         fields = [graph[name].rf for name in node.inputs]  # inputs come first: theirs are written
         local = [f for f in fields if not f.is_global] or fields
-        merged = [_union([_axes(f)[i] for f in local]) for i in range(2)]
+        merged = [_union(list(axis)) for axis in zip(*(_axes(f) for f in local), strict=True)]
         rule = node.op.window(node.attrs, [graph[i].shape for i in node.inputs])
         context = any(f.global_context or f.is_global for f in fields) or node.op.global_context
         if rule.kind is Window.GLOBAL or all(f.is_global for f in fields):
