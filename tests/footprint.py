@@ -7,7 +7,8 @@ all-ones input.
 Every value is then positive (so functional ReLUs, as in torchvision's Inception blocks, pass it unchanged), and
 the gradient of one output unit is non-zero exactly where some path of windows reaches the input.
 Swin's window attention keeps its windows, shift and mask and loses its weights: each output is the sum of the values
-of the tokens its query may attend to (``WindowSum``).
+of the tokens its query may attend to (``WindowSum``); MaxViT's attention, on tokens its layer has already grouped
+into blocks or grids, becomes the sum over each group (``GroupSum``).
 Squeeze-excitation modules get their gate held at 1 (the local path) in some samples of the batch and live
 (whole-image context) in the others.
 
@@ -30,6 +31,7 @@ import torch.nn.functional as F
 import torchvision.ops
 from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
+from torchvision.models.maxvit import RelativePositionalMultiHeadAttention
 from torchvision.models.swin_transformer import ShiftedWindowAttention, shifted_window_attention
 
 # squeeze-excitation: x * gate(x), the gate computed from the whole map
@@ -115,6 +117,16 @@ class WindowSum(nn.Module):
         return mean.expand_as(x)
 
 
+class GroupSum(nn.Module):
+    """torchvision's MaxViT attention on (N, groups, P, C) tokens with zero query weights, key, value and output
+    weights all ``1 / channels``, no biases and ``attended`` for its softmax: each token's sum of the channel means
+    of its group's tokens, in every channel."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """The group sums of the channel means, expanded to the channels."""
+        return x.mean(-1, keepdim=True).sum(-2, keepdim=True).expand_as(x)
+
+
 class Gate(nn.Module):
     """A squeeze-excitation module with its gate held at 1 in the first ``local`` samples, live in the others."""
 
@@ -145,6 +157,8 @@ def linearise(model: nn.Module, local: int) -> int:
     for name, child in model.named_children():
         if isinstance(child, ShiftedWindowAttention):
             setattr(model, name, WindowSum(child))
+        elif isinstance(child, RelativePositionalMultiHeadAttention):
+            setattr(model, name, GroupSum())
         elif type(child) is nn.Conv2d:
             setattr(model, name, ConstantConv(child))
         elif type(child) is nn.Linear:
@@ -161,10 +175,11 @@ def linearise(model: nn.Module, local: int) -> int:
     return gates
 
 
-def last_map(model: nn.Module, x: torch.Tensor, axis: int) -> torch.Tensor:
-    """The last feature map ``model`` computes from ``x``: the output of the last module call that is a (N, C, H, W)
-    map with two or more positions along ``axis`` (0 rows, 1 columns) and does not resample to a fixed size.
-    Max pooling (``nn.MaxPool2d`` and functional calls alike) runs as window sums meanwhile."""
+def last_map(model: nn.Module, x: torch.Tensor, axis: int, at: nn.Module | None = None) -> torch.Tensor:
+    """The last feature map ``model`` computes from ``x``: the output of the last module call (of ``at``'s alone
+    where given) that is a (N, C, H, W) map with two or more positions along ``axis`` (0 rows, 1 columns) and does
+    not resample to a fixed size. Max pooling (``nn.MaxPool2d`` and functional calls alike) runs as window sums
+    meanwhile."""
     found: list[torch.Tensor] = []
 
     def record(module: nn.Module, inputs: Any, output: Any) -> None:
@@ -174,7 +189,7 @@ def last_map(model: nn.Module, x: torch.Tensor, axis: int) -> torch.Tensor:
 
     with ExitStack() as stack:
         stack.enter_context(mock.patch.object(F, "max_pool2d", window_sum))
-        for module in model.modules():
+        for module in model.modules() if at is None else [at]:
             stack.callback(module.register_forward_hook(record).remove)
         model(x)
     if not found:
@@ -183,11 +198,11 @@ def last_map(model: nn.Module, x: torch.Tensor, axis: int) -> torch.Tensor:
 
 
 def supports(model: nn.Module, image: tuple[int, int, int], units: list[tuple[int, int]],
-             axis: int) -> tuple[tuple[int, ...], list[list[int]]]:
+             axis: int, at: nn.Module | None = None) -> tuple[tuple[int, ...], list[list[int]]]:
     """The shape of the last map (see ``last_map``) and, for each of its units (row, column), the input indices
     along ``axis`` that the unit's gradient reaches; unit i is computed in sample i of one batch."""
     x = torch.ones(len(units), *image, dtype=torch.float64, requires_grad=True)
-    y = last_map(model, x, axis)
+    y = last_map(model, x, axis, at)
     seed = torch.zeros_like(y)
     for sample, (row, column) in enumerate(units):
         seed[sample, :, row, column] = 1

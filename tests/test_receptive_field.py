@@ -14,6 +14,7 @@ import torch
 import torch.nn.functional as F
 import torchvision.ops
 from torch import nn
+from torchvision.models.maxvit import RelativePositionalMultiHeadAttention
 from torchvision.models.swin_transformer import ShiftedWindowAttention
 
 import archspec
@@ -22,6 +23,7 @@ from archspec.ir.graph import Node, ReceptiveField
 from tests.footprint import (
     ConstantConv,
     ConstantLinear,
+    GroupSum,
     WindowSum,
     attended,
     field,
@@ -32,6 +34,10 @@ from tests.footprint import (
 from tests.library import LIBRARY, load, reference_model, takes_resolution, with_reference
 
 AXES = ("rows", "columns")
+# twins that run only at the resolution they are built for, too small for an unclipped headline field
+FIXED_RESOLUTION = {"maxvit_t": "torchvision's MaxViT departitions by the grid it was built for, and its grid "
+                                "attention needs a square map; test_maxvit_block_attention_field_equals_the_footprint "
+                                "checks its local attention at 224 px instead"}
 Field = tuple[int, int, int]  # size, stride, padding along one axis
 
 
@@ -92,6 +98,8 @@ def probe(spec: archspec.Spec, axis: int) -> tuple[Report, list[int]]:
 def test_headline_field_equals_the_gradient_footprint_of_the_reference(name: str) -> None:
     """Per axis, the headline size, stride and padding are the footprint of units of the twin's last map, and
     ``global_context`` holds exactly when a unit's gradient reaches the whole image through squeeze-excitation."""
+    if name in FIXED_RESOLUTION:
+        pytest.skip(f"{name}: {FIXED_RESOLUTION[name]}")
     spec = load(name)
     report = spec.analyze()
     node = headline_node(report)
@@ -205,6 +213,45 @@ def test_window_sum_equals_torchvision_attention_with_constant_weights(shift: in
         with mock.patch.object(F, "softmax", attended):
             expected = attention(x)
     assert torch.allclose(WindowSum(attention)(x), expected, rtol=0, atol=1e-12)
+
+
+def test_group_sum_equals_torchvision_maxvit_attention_with_constant_weights() -> None:
+    """GroupSum equals torchvision's MaxViT attention (two heads of 3 channels, groups of 4 tokens) with zero query
+    weights, key, value and output weights 1 / channels, no biases and ``attended`` for its softmax."""
+    attention = RelativePositionalMultiHeadAttention(6, 3, 4).double()
+    with torch.no_grad():
+        attention.to_qkv.weight.fill_(1 / 6)
+        attention.to_qkv.weight[:6].zero_()
+        attention.merge.weight.fill_(1 / 6)
+        for tensor in (attention.to_qkv.bias, attention.merge.bias, attention.relative_position_bias_table):
+            tensor.zero_()
+        x = torch.randint(0, 9, (2, 5, 4, 6)).double()
+        with mock.patch.object(F, "softmax", attended):
+            expected = attention(x)
+    assert torch.allclose(GroupSum()(x), expected, rtol=0, atol=1e-12)
+
+
+def test_maxvit_block_attention_field_equals_the_footprint() -> None:
+    """MaxViT-T's first block-attention layer (stage 1, 7x7 windows of a 56x56 map: period 7): each position's
+    first and last pixel, one period of positions and one more, are the gradient footprint of the same layer of
+    torchvision's MaxViT at 224 px, and the squeeze-excitation before it gives global context exactly."""
+    spec = load("maxvit_t")
+    rf = spec.analyze().graph["stage1.0.window_attention.add_1"].rf
+    assert rf.period == (7, 7)
+    model = reference_model(spec)
+    layer = model.blocks[0].layers[0].layers.window_attention
+    assert linearise(model, local=rf.period[0] + 1) > 0
+    for axis, axis_name in enumerate(AXES):
+        start = first_unclipped(rf, axis)
+        positions = list(range(start, start + rf.period[axis] + 1))
+        units = [(p, 0) if axis == 0 else (0, p) for p in [*positions, positions[1]]]
+        shape, reached = supports(model, (3, 224, 224), units, axis, at=layer)
+        assert shape == (64, 56, 56)
+        for position, indices in zip(positions, reached, strict=False):
+            assert rf.span(axis, position) == (indices[0], indices[-1]), (
+                f"{axis_name}: position {position} sees pixels {rf.span(axis, position)}, its footprint "
+                f"{indices[0]}..{indices[-1]}")
+        assert (reached[-1] == list(range(224))) == rf.global_context
 
 
 def test_same_padding_puts_the_odd_pixel_after_like_tensorflow(tmp_path: Path) -> None:

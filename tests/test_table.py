@@ -60,6 +60,29 @@ def test_resnet50_shows_the_bracketed_blocks(capsys) -> None:
     assert [r["output"] for r in table_rows[1:-1]] == ["256x56x56", "512x28x28", "1024x14x14", "2048x7x7"]
 
 
+def test_swin_t_reproduces_table_7(capsys) -> None:
+    """Liu et al. 2021, Table 7, Swin-T column: stages 2-4 merge patches to 2C first, then blocks of window
+    attention (the MLP implied), at 56, 28, 14 and 7 px."""
+    paper = ["[win. sz. 7x7, dim 96, head 3] x 2",
+             "concat 2x2, 192-d; [win. sz. 7x7, dim 192, head 6] x 2",
+             "concat 2x2, 384-d; [win. sz. 7x7, dim 384, head 12] x 6",
+             "concat 2x2, 768-d; [win. sz. 7x7, dim 768, head 24] x 2"]
+    table_rows = rows(capsys, "swin_t")
+    assert [r["operator"] for r in table_rows[1:-1]] == paper
+    assert [r["output"] for r in table_rows[1:-1]] == ["96x56x56", "192x28x28", "384x14x14", "768x7x7"]
+
+
+def test_regnet_shows_its_design_space_parameters(capsys) -> None:
+    """RegNetY-400MF (Radosavovic et al. 2020, Appendix C / pycls's RegNetY-400MF config): d 16, w0 48, wa 27.89,
+    wm 2.09, g 8, below the rows they derive; a --set reaches them; CSV stays one table."""
+    text = table(capsys, "regnet_y_400mf", "markdown")
+    assert text.endswith("\nVariables: d = 16, w0 = 48, wa = 27.89, wm = 2.09, g = 8, b = 1, se_ratio = 0.25.\n")
+    assert "variables: d = 16, w0 = 48" in table(capsys, "regnet_y_400mf", "html")
+    assert main(["table", str(SPECS / "regnet_y_400mf.yaml"), "--set", "wa=35.73"]) == 0
+    assert "wa = 35.73," in capsys.readouterr().out
+    assert "Variables" not in table(capsys, "regnet_y_400mf", "csv")
+
+
 def test_googlenet_keeps_the_written_columns_in_order(capsys) -> None:
     table_rows = rows(capsys, "googlenet")
     header = list(table_rows[0])

@@ -1,11 +1,13 @@
-"""Window attention and patch merging against torchvision's Swin modules: outputs, parameters, buffers and
-FlopCounterMode's count, at maps that need padding, that one window covers (no shift) and that are not square."""
+"""Window attention and patch merging against torchvision's Swin modules (outputs, parameters, buffers and
+FlopCounterMode's count, at maps that need padding, that one window covers (no shift) and that are not square),
+and block and grid attention against torchvision's MaxViT partitions."""
 
 from __future__ import annotations
 
 import pytest
 import torch
 from torch.utils.flop_counter import FlopCounterMode
+from torchvision.models.maxvit import RelativePositionalMultiHeadAttention, WindowDepartition, WindowPartition
 from torchvision.models.swin_transformer import (
     PatchMerging,
     PatchMergingV2,
@@ -13,11 +15,13 @@ from torchvision.models.swin_transformer import (
     ShiftedWindowAttentionV2,
 )
 
+from archspec.backends.weights import transfer_weights
 from archspec.ops import OPS
 from archspec.ops.base import NoAttrs, ShapeError, Window
-from archspec.ops.windows import WindowAttentionAttrs
+from archspec.ops.windows import PartitionAttentionAttrs, WindowAttentionAttrs
 
 ATTENTION = OPS["window_attention"]
+PARTITION = OPS["partition_attention"]
 MERGE = OPS["patch_merge"]
 # (channels, height, width, heads, shift): divisible, padded, one window (shift dropped), not square, odd
 CASES = [(32, 14, 14, 2, 3), (32, 8, 20, 4, 3), (16, 7, 7, 2, 3), (16, 3, 5, 1, 0), (16, 9, 16, 2, 3), (8, 1, 1, 1, 3)]
@@ -97,3 +101,63 @@ def test_window_attention_v2_needs_a_window_of_two() -> None:
     """V2 scales the offsets by M - 1: a 1x1 window is refused."""
     with pytest.raises(ShapeError, match="at least 2"):
         ATTENTION.infer(WindowAttentionAttrs(heads=1, window=1, version=2), [(8, 4, 4)])
+
+
+def maxvit_partition_attention(attention: torch.nn.Module, x: torch.Tensor, partition: str, size: int) -> torch.Tensor:
+    """torchvision's MaxViT attention on an (N, H, W, C) map, partitioned and departitioned as its
+    PartitionAttentionLayer does (``size`` the partition P = G)."""
+    height, width = x.shape[1:3]
+    p = size if partition == "block" else height // size  # torchvision's partition op takes windows of p
+    groups = WindowPartition()(x.permute(0, 3, 1, 2), p)
+    if partition == "grid":
+        groups = groups.swapaxes(-2, -3)
+    out = attention(groups)
+    if partition == "grid":
+        out = out.swapaxes(-2, -3)
+    return WindowDepartition()(out, p, height // p, width // p).permute(0, 2, 3, 1)
+
+
+# torchvision's grid spaces both axes by H / G, so it is a G x G grid on square maps only (ours spaces each axis)
+@pytest.mark.parametrize(("partition", "channels", "height", "width"), [
+    ("block", 64, 14, 14), ("block", 32, 21, 14), ("block", 32, 7, 7),
+    ("grid", 64, 14, 14), ("grid", 32, 21, 21), ("grid", 32, 7, 7)])
+def test_block_and_grid_attention_equal_torchvision_maxvit(partition: str, channels: int, height: int,
+                                                           width: int) -> None:
+    """partition_attention's block and grid with ``scale: channels`` are torchvision's MaxViT attention (heads of
+    32 channels, 7 x 7 partitions): outputs with torchvision's weights, parameters, buffers, FlopCounterMode's
+    count."""
+    heads = channels // 32
+    attrs = PartitionAttentionAttrs(heads=heads, window=7, partition=partition, scale="channels")
+    shape = (channels, height, width)
+    reference = RelativePositionalMultiHeadAttention(channels, 32, 49).eval()
+    with torch.no_grad():
+        for tensor in reference.parameters():
+            tensor.add_(0.1 * torch.rand_like(tensor))
+    assert PARTITION.infer(attrs, [shape]) == shape
+    module = PARTITION.module(attrs, [shape], shape).eval()
+    transfer_weights(module, reference)  # torchvision keeps the index square, we keep it flat
+    x = torch.randn(2, height, width, channels)
+    with torch.no_grad():
+        expected = maxvit_partition_attention(reference, x, partition, 7)
+        torch.testing.assert_close(module(x), expected)
+        with FlopCounterMode(display=False) as counter:
+            maxvit_partition_attention(reference, x[:1], partition, 7)
+    cost = PARTITION.cost(attrs, [shape], shape)
+    assert cost.params == sum(p.numel() for p in reference.parameters())
+    assert cost.buffers == sum(b.numel() for b in reference.buffers())
+    assert 2 * cost.macs == counter.get_total_flops()
+
+
+def test_blocks_are_local_grids_global_and_both_need_whole_partitions() -> None:
+    """A block is a partition of M; a grid spreads over the whole map (a 1x1 grid is each position alone); the map's
+    sides must be multiples of M, and heads must divide the channels."""
+    block = PARTITION.window(PartitionAttentionAttrs(heads=1, window=7), [(8, 14, 21)])
+    assert (block.kind, block.kernel, block.offset) == (Window.PARTITION, (7, 7), (0, 0))
+    grid = PartitionAttentionAttrs(heads=1, window=7, partition="grid")
+    assert PARTITION.window(grid, [(8, 14, 14)]).kind is Window.GLOBAL
+    single = PARTITION.window(PartitionAttentionAttrs(heads=1, window=1, partition="grid"), [(8, 14, 14)])
+    assert (single.kind, single.kernel) == (Window.PARTITION, (1, 1))
+    with pytest.raises(ShapeError, match="a grid of 7x7 must divide the map's sides, got 14x15"):
+        PARTITION.infer(grid, [(8, 14, 15)])
+    with pytest.raises(ShapeError, match="heads"):
+        PARTITION.infer(PartitionAttentionAttrs(heads=3, window=7), [(8, 14, 14)])

@@ -23,7 +23,9 @@ NUMERIC = ("params", "MACs")
 NOT_ARGUMENTS = {"name", "when", "side", "fixed", "resolution", "block", *ALIASES["block"]}
 # the papers' names for blocks whose table shows expansion and kernel in the operator (EfficientNet's Table 1)
 PAPER_NAMES = {"mbconv": "MBConv", "fused_mbconv": "Fused-MBConv"}
-WEIGHTED = ("conv", "linear", "self_attention")
+WEIGHTED = ("conv", "linear", "self_attention", "window_attention", "partition_attention", "patch_merge")
+# attention whose row the papers write as the attention alone, the MLP after it implied (Swin's Table 7)
+PARTITIONED = ("window_attention", "partition_attention")
 
 
 def paper_table(graph: Graph) -> tuple[list[str], list[list[Any]]]:
@@ -35,17 +37,17 @@ def paper_table(graph: Graph) -> tuple[list[str], list[list[Any]]]:
     columns: list[str] = []
     for record in graph.rows:
         columns += [key for key in record.written if key not in NOT_ARGUMENTS and key not in columns]
-    firsts: dict[str, Instance] = {}
+    instances: dict[str, list[Instance]] = {}
     members: dict[str, list[Node]] = {}
     for instance in block_structure(graph).instances:
-        firsts.setdefault(instance.stage, instance)
+        instances.setdefault(instance.stage, []).append(instance)
         members.setdefault(instance.stage, []).extend(instance.nodes)
     rows = []
     for stage, record in graph.stages.items():
         if stage not in figures:
             continue
         if record.row is not None:
-            operator = _operator(record, firsts[stage])
+            operator = _operator(record, instances[stage])
             cells = [_value(record.values.get(_canonical(key))) for key in columns]
         else:  # stem and head: one summarised row each, written once
             operator = paper_words(members[stage])
@@ -79,9 +81,9 @@ def _input(shape: tuple[int, ...]) -> str:
     return "x".join(map(str, shape))
 
 
-def _operator(record: Stage, first: Instance) -> str:
+def _operator(record: Stage, instances: list[Instance]) -> str:
     """The paper's name for a row: MBConv6, k5x5; a bracketed layer list; the block's name; a primitive's."""
-    kind, values = record.block or "", record.values
+    kind, values, first = record.block or "", record.values, instances[0]
     if kind in PAPER_NAMES:
         text = PAPER_NAMES[kind] + _value(values.get("t", ""))
         return text + (f", k{values['k']}x{values['k']}" if "k" in values else "")
@@ -90,7 +92,31 @@ def _operator(record: Stage, first: Instance) -> str:
     layers = main_path(first)
     if not layers or _is_multi_branch(first):
         return kind
-    return f"[{'; '.join(_layer(node) for node in layers)}]" + (f" x {values['n']}" if values["n"] > 1 else "")
+    times = f" x {values['n']}" if values["n"] > 1 else ""
+    if not any(node.kind in PARTITIONED for node in layers):
+        return f"[{'; '.join(_layer(node) for node in layers)}]" + times
+    # Swin's Table 7 form: what only the first block has (patch merging) before the bracket, the MLPs implied
+    repeated = {_relative(node, instances[-1]) for node in main_path(instances[-1])} if len(instances) > 1 else None
+    before = [node for node in layers if repeated is not None and _relative(node, first) not in repeated]
+    inside = [node for node in layers if node not in before and node.kind != "linear"]
+    prefix = _merging(before) + "; " if before else ""
+    return prefix + f"[{'; '.join(_layer(node) for node in inside)}]" + times
+
+
+def _relative(node: Node, instance: Instance) -> str:
+    """A node's name within its block instance."""
+    return node.name.removeprefix(instance.key + ".")
+
+
+def _merging(nodes: list[Node]) -> str:
+    """Layers before a row's bracket in Swin's words: ``concat 2x2, 192-d`` (patch merging, then its linear)."""
+    words: list[str] = []
+    for node in nodes:
+        if node.kind == "linear" and words and words[-1] == "concat 2x2":
+            words[-1] += f", {node.attrs.out}-d"
+        else:
+            words.append(_layer(node))
+    return "; ".join(words)
 
 
 def main_path(instance: Instance) -> list[Node]:
@@ -124,6 +150,12 @@ def _layer(node: Node) -> str:
         return text
     if node.kind == "linear":
         return f"FC, {attrs.out}"
+    if node.kind == "patch_merge":
+        return "concat 2x2"
+    if node.kind == "window_attention":
+        return f"win. sz. {attrs.window}x{attrs.window}, dim {node.shape[0]}, head {attrs.heads}"
+    if node.kind == "partition_attention":
+        return f"{attrs.partition} attn. {attrs.window}x{attrs.window}, dim {node.shape[0]}, head {attrs.heads}"
     return f"MHSA, {attrs.heads} heads"
 
 
@@ -177,7 +209,13 @@ def render_table(header: list[str], rows: list[list[Any]], fmt: str, caption: st
 
 
 def table(graph: Graph, fmt: str = "markdown") -> str:
-    """The network's paper table in ``fmt`` (markdown, html or csv)."""
-    paper = graph.about.paper
+    """The network's paper table in ``fmt`` (markdown, html or csv); in markdown and HTML, the variables the spec
+    sets to numbers after it (a design space's parameters, from which the rows derive)."""
+    about = graph.about
+    paper = about.paper
     caption = f"{graph.name}: {paper.title} ({paper.year}), {paper.table}" if paper and paper.table else graph.name
-    return render_table(*paper_table(graph), fmt, caption)
+    numbers = ", ".join(f"{name} = {_value(value)}" for name, value in about.parameters.items())
+    if numbers and fmt == "html":
+        caption += f"; variables: {numbers}"
+    text = render_table(*paper_table(graph), fmt, caption)
+    return text + f"\nVariables: {numbers}.\n" if numbers and fmt == "markdown" else text

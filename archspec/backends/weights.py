@@ -14,7 +14,11 @@ from archspec.errors import WeightsError
 
 
 def _key(tensor: torch.Tensor) -> tuple[tuple[int, ...], bool]:
-    return tuple(tensor.shape), tensor.is_floating_point()
+    """Floating-point tensors match by shape; integer ones (index buffers, which implementations keep flat or
+    not: Swin's relative-position index is flat, MaxViT's square) by their number of elements."""
+    if tensor.is_floating_point():
+        return tuple(tensor.shape), True
+    return (tensor.numel(),), False
 
 
 def _local(name: str) -> str:
@@ -42,9 +46,10 @@ def transfer_weights(model: nn.Module, reference: Mapping[str, torch.Tensor] | n
     """Load ``reference`` (a state dict or module) into ``model``; return {model name: reference name}.
 
     Tensors are matched in order within each shape: the i-th tensor of a given shape in the model takes the
-    i-th tensor of that shape in the reference, except that within one module scope of the reference a tensor
-    takes the one with its own local name (``norm1.weight``) where the reference registers that scope's layers in
-    another order. Any tensor left over on either side is an error that names it.
+    i-th tensor of that shape in the reference (integer tensors: of that number of elements), except that within
+    one module scope of the reference a tensor takes the one with its own local name (``norm1.weight``) where the
+    reference registers that scope's layers in another order. Any tensor left over on either side is an error that
+    names it.
     The reference must keep its layers' order: a state dict from ``torch.load`` does, one read from a
     safetensors file does not (the format sorts tensors by name), so load that into the reference model first.
     The old order ``transfer_weights(reference, model)`` is deprecated: it is recognised, with a warning, when
@@ -79,5 +84,5 @@ def transfer_weights(model: nn.Module, reference: Mapping[str, torch.Tensor] | n
         first = leftover[0]
         raise WeightsError(f"reference tensor {first!r} {list(state[first].shape)} has no counterpart in the model "
                            f"({len(leftover)} reference tensors unmatched)")
-    model.load_state_dict({name: state[source] for name, source in mapping.items()})
+    model.load_state_dict({name: state[source].reshape(target[name].shape) for name, source in mapping.items()})
     return mapping

@@ -51,6 +51,8 @@ EXAMPLES: dict[str, tuple[str, list[Shape]]] = {
     "dropout": ("{op: dropout, p: 0.5}", [(4096,)]),
     "stochastic_depth": ("{op: stochastic_depth, p: 0.1}", [(96, 56, 56)]),
     "window_attention": ("{op: window_attention, heads: 3, window: 7, shift: 3}", [(96, 56, 56)]),
+    "partition_attention": ("{op: partition_attention, heads: 2, window: 7, partition: grid, scale: channels}",
+                            [(64, 56, 56)]),
     "patch_merge": ("{op: patch_merge}", [(96, 56, 56)]),
 }
 

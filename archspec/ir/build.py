@@ -57,7 +57,9 @@ class Builder(ItemVisitor[Flow, str]):
                  head_source: Source | None = None) -> None:
         self.spec, self.source, self.blocks = spec, source, blocks
         self.head_source = head_source or source  # a replaced head comes from a file of its own
-        self.graph = Graph(spec.name, about=About(spec.description, spec.paper, spec.reported))
+        numbers = {name: value for name, value in spec.variables.items()
+                   if isinstance(value, int | float) and not isinstance(value, bool) and name != "num_classes"}
+        self.graph = Graph(spec.name, about=About(spec.description, spec.paper, spec.reported, numbers))
         self.side_outputs: list[str] = []
         self.variables = dict(spec.variables)
         self.variable_origins = {k: Site(source, ("variables", k)) for k in spec.variables}

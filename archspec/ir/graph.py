@@ -141,11 +141,13 @@ class Stage:
 
 @dataclass(frozen=True)
 class About:
-    """What the spec says of the network besides its structure: description, paper and published figures."""
+    """What the spec says of the network besides its structure: description, paper, published figures, and the
+    variables it sets to numbers (a design space's parameters: RegNet's d, w0, wa, wm, g)."""
 
     description: str | None = None
     paper: Paper | None = None
     reported: Reported | None = None
+    parameters: dict[str, int | float] = field(default_factory=dict)
 
 
 @dataclass

@@ -12,7 +12,7 @@ from archspec.ops.pool import AdaptiveAvgPool, AvgPool, GlobalAvgPool, MaxPool, 
 from archspec.ops.regularization import Dropout, StochasticDepth
 from archspec.ops.tensor import Add, ChannelShuffle, Concat, Flatten, LayerScale, Multiply, Reshape, Scale, Slice
 from archspec.ops.tokens import ClassToken, PatchEmbed, PositionEmbedding, SelectToken, SelfAttention
-from archspec.ops.windows import PatchMerge, WindowAttention
+from archspec.ops.windows import PartitionAttention, PatchMerge, WindowAttention
 
 
 def _registry() -> dict[str, Op]:
@@ -21,7 +21,7 @@ def _registry() -> dict[str, Op]:
         MaxPool(), AvgPool(), AdaptiveAvgPool(), GlobalAvgPool(), SpatialMean(), Linear(), Dropout(), StochasticDepth(),
         Add(), Multiply(), Concat(), Flatten(), Reshape(), ChannelShuffle(), Scale(), LayerScale(), Slice(),
         PatchEmbed(), ClassToken(), PositionEmbedding(), SelfAttention(), SelectToken(), SqueezeExcite(),
-        WindowAttention(), PatchMerge(),
+        WindowAttention(), PartitionAttention(), PatchMerge(),
     ]
     table: dict[str, Op] = {}
     for op in ops:

@@ -180,6 +180,24 @@ def _regions(size: int, window: int, shift: int, device: torch.device) -> torch.
     return (positions >= size - window).long() + (positions >= size - shift).long()
 
 
+def _partition(x: torch.Tensor, m: int, grid: bool) -> torch.Tensor:
+    """An (N, H, W, C) map as (groups, M*M, C): its M x M windows, or its M x M grids (positions H/M apart)."""
+    batch, height, width, channels = x.shape
+    if grid:
+        x = x.view(batch, m, height // m, m, width // m, channels).permute(0, 2, 4, 1, 3, 5)
+    else:
+        x = x.view(batch, height // m, m, width // m, m, channels).permute(0, 1, 3, 2, 4, 5)
+    return x.reshape(-1, m * m, channels)
+
+
+def _departition(x: torch.Tensor, m: int, grid: bool, batch: int, height: int, width: int) -> torch.Tensor:
+    """The inverse of ``_partition``: (groups, M*M, C) back to an (N, H, W, C) map."""
+    channels = x.shape[-1]
+    x = x.view(batch, height // m, width // m, m, m, channels)
+    x = x.permute(0, 3, 1, 4, 2, 5) if grid else x.permute(0, 1, 3, 2, 4, 5)
+    return x.reshape(batch, height, width, channels)
+
+
 class WindowAttention(nn.Module):
     """Multi-head self-attention within (shifted) windows of an (N, H, W, C) map, with Swin's relative position
     bias (``version`` 1) or Swin V2's cosine attention and continuous position bias (``version`` 2); ``shift`` is
@@ -234,8 +252,7 @@ class WindowAttention(nn.Module):
         shifted = sum(self.shift) > 0
         if shifted:
             x = torch.roll(x, shifts=(-self.shift[0], -self.shift[1]), dims=(1, 2))
-        rows, columns = padded_height // m, padded_width // m
-        windows = x.view(batch, rows, m, columns, m, channels).permute(0, 1, 3, 2, 4, 5).reshape(-1, m * m, channels)
+        windows = _partition(x, m, False)
         qkv_bias: torch.Tensor = self.qkv.bias
         if self.version == 2:  # V2 has no key bias: its third of the bias is held at zero
             qkv_bias = torch.cat([qkv_bias[:channels], torch.zeros_like(qkv_bias[channels:2 * channels]),
@@ -255,11 +272,42 @@ class WindowAttention(nn.Module):
         weights = F.dropout(F.softmax(scores, dim=-1), p=self.attention_dropout, training=self.training)
         out = weights.matmul(v).transpose(1, 2).reshape(windows.shape)
         out = F.dropout(F.linear(out, self.proj.weight, self.proj.bias), p=self.dropout, training=self.training)
-        out = out.view(batch, rows, columns, m, m, channels).permute(0, 1, 3, 2, 4, 5)
-        out = out.reshape(batch, padded_height, padded_width, channels)
+        out = _departition(out, m, False, batch, padded_height, padded_width)  # not a grid
         if shifted:
             out = torch.roll(out, shifts=self.shift, dims=(1, 2))
         return out[:, :height, :width].contiguous()
 
     def extra_repr(self) -> str:
         return f"heads={self.heads}, window={self.window}, shift={self.shift}, version={self.version}"
+
+
+class PartitionAttention(nn.Module):
+    """MaxViT's multi-head self-attention within the M x M blocks or grids of an (N, H, W, C) map that M divides,
+    with a relative-position-bias table; its projections are layers called on the grouped tokens, as torchvision's,
+    and ``scale`` divides the keys."""
+
+    relative_position_index: torch.Tensor
+
+    def __init__(self, dim: int, heads: int, window: int, grid: bool, scale: float) -> None:
+        super().__init__()
+        self.heads, self.window, self.grid, self.scale = heads, window, grid, scale
+        self.to_qkv = nn.Linear(dim, 3 * dim)
+        self.merge = nn.Linear(dim, dim)
+        self.relative_position_bias_table = nn.Parameter(torch.zeros((2 * window - 1) ** 2, heads))
+        nn.init.trunc_normal_(self.relative_position_bias_table, std=0.02)
+        self.register_buffer("relative_position_index", _relative_index(window))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        batch, height, width, channels = x.shape
+        m, heads, tokens = self.window, self.heads, self.window * self.window
+        # (N, groups, M*M, C) and einsum, as torchvision's: hook-based counters see the same calls on the same shapes
+        groups = _partition(x, m, self.grid).view(batch, -1, tokens, channels)
+        qkv = self.to_qkv(groups).unflatten(-1, (3, heads, channels // heads))
+        q, k, v = qkv.permute(3, 0, 1, 4, 2, 5)
+        bias = self.relative_position_bias_table[self.relative_position_index].view(tokens, tokens, heads)
+        scores = torch.einsum("bghid,bghjd->bghij", q, k * self.scale) + bias.permute(2, 0, 1).unsqueeze(0)
+        out = torch.einsum("bghij,bghjd->bghid", F.softmax(scores, dim=-1), v).transpose(2, 3).reshape(groups.shape)
+        return _departition(self.merge(out), m, self.grid, batch, height, width)
+
+    def extra_repr(self) -> str:
+        return f"heads={self.heads}, window={self.window}, grid={self.grid}"

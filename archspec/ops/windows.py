@@ -1,4 +1,5 @@
-"""Swin Transformer primitives on (C, H, W) maps: attention within (shifted) windows, and 2x2 patch merging."""
+"""Attention within partitions of (C, H, W) maps (Swin's shifted windows, MaxViT's blocks and grids) and Swin's
+2x2 patch merging."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Literal
 from pydantic import Field
 
 from archspec.ops.base import (
+    GLOBAL,
     Cost,
     Family,
     Layout,
@@ -37,6 +39,16 @@ def padded(size: int, window: int) -> int:
 def effective_shift(size: int, window: int, shift: int) -> int:
     """The shift along one axis: none where one window covers the (padded) axis, as a shift would only rotate it."""
     return 0 if window >= padded(size, window) else shift
+
+
+def attention_cost(channels: int, heads: int, tokens: int, window: int, bias_table: bool) -> Cost:
+    """Multi-head attention within M x M groups of ``tokens`` positions: QKV and output projections (with biases),
+    scores and weighted values, the (M*M)^2 relative-position index, and the (2M-1)^2 x heads bias table."""
+    per_group = window * window
+    return Cost(params=4 * channels * channels + 4 * channels + (2 * window - 1) ** 2 * heads * bias_table,
+                buffers=per_group * per_group,
+                macs=4 * tokens * channels * channels + 2 * tokens * per_group * channels,
+                other_ops=heads * tokens * per_group)
 
 
 class WindowAttentionAttrs(OpAttrs):
@@ -80,17 +92,14 @@ class WindowAttention(Op[WindowAttentionAttrs]):
 
     def cost(self, a: WindowAttentionAttrs, inputs: list[Shape], output: Shape) -> Cost:
         channels, height, width = inputs[0]
-        tokens, per_window = padded(height, a.window) * padded(width, a.window), a.window * a.window
-        offsets = (2 * a.window - 1) ** 2
-        params, buffers = 4 * channels * channels + 4 * channels, per_window * per_window  # the index buffer
-        macs = 4 * tokens * channels * channels + 2 * tokens * per_window * channels
+        tokens = padded(height, a.window) * padded(width, a.window)
         if a.version == 1:
-            params += offsets * a.heads  # the bias table
-        else:
-            params += a.heads + CPB_HIDDEN * (2 + 1 + a.heads)  # logit scales; the MLP 2 -> 512 (bias) -> heads
-            buffers += offsets * 2  # the offsets' log-spaced coordinates
-            macs += offsets * CPB_HIDDEN * (2 + a.heads)
-        return Cost(params=params, buffers=buffers, macs=macs, other_ops=a.heads * tokens * per_window)
+            return attention_cost(channels, a.heads, tokens, a.window, bias_table=True)
+        offsets = (2 * a.window - 1) ** 2
+        cost = attention_cost(channels, a.heads, tokens, a.window, bias_table=False)
+        return cost._replace(params=cost.params + a.heads + CPB_HIDDEN * (2 + 1 + a.heads),  # logit scales; the
+                             buffers=cost.buffers + offsets * 2,  # MLP 2 -> 512 (bias) -> heads on log offsets
+                             macs=cost.macs + offsets * CPB_HIDDEN * (2 + a.heads))
 
     def window(self, a: WindowAttentionAttrs, inputs: list[Shape]) -> WindowRule:
         # windows from the shift on (the positions before it are the roll's wrapped window, which the mask keeps
@@ -113,6 +122,65 @@ class WindowAttention(Op[WindowAttentionAttrs]):
     def label(self, a: WindowAttentionAttrs) -> str:
         kind = "window_attention" if a.version == 1 else "window_attention v2"
         return f"{kind} h{a.heads} {a.window}x{a.window}" + (f" shift {a.shift}" if a.shift else "")
+
+
+class PartitionAttentionAttrs(OpAttrs):
+    """``heads``; the square ``window`` (M, in positions) of the ``partition``: block (M x M neighbours) or grid
+    (M x M positions spread evenly over the map); ``scale``: the dot products divided by the square root of a
+    head's channels (head) or of all channels (channels, as torchvision's MaxViT)."""
+
+    heads: PositiveInt
+    window: PositiveInt
+    partition: Literal["block", "grid"] = "block"
+    scale: Literal["head", "channels"] = "head"
+
+
+class PartitionAttention(Op[PartitionAttentionAttrs]):
+    """MaxViT's multi-axis attention on a (C, H, W) map whose sides M divides: multi-head self-attention with a
+    relative-position-bias table within each M x M block, or within each M x M grid (with H = M*h and W = M*w,
+    position (i*h + a, j*w + b) attends to every (k*h + a, l*w + b)).
+
+    With T = H*W positions and N = M*M, MACs: QKV projection T*C*3C + scores T*N*C + weighted values T*N*C + output
+    projection T*C*C. A block is local: each position's field is the union of its block's. A grid of more than one
+    position spans the map, so its field is global.
+    Example: ``{op: partition_attention, heads: 2, window: 7, partition: grid}``.
+    """
+
+    name = "partition_attention"
+    family = Family.ATTENTION
+    Attrs = PartitionAttentionAttrs
+
+    def infer(self, a: PartitionAttentionAttrs, inputs: list[Shape]) -> Shape:
+        require_rank(self.name, inputs, (3,), "a (C, H, W) map")
+        channels, height, width = inputs[0]
+        if channels % a.heads:
+            raise ShapeError(f"heads={a.heads} must divide the channels {channels}")
+        if height % a.window or width % a.window:
+            raise ShapeError(f"a {a.partition} of {a.window}x{a.window} must divide the map's sides, got "
+                             f"{height}x{width}")
+        return inputs[0]
+
+    def cost(self, a: PartitionAttentionAttrs, inputs: list[Shape], output: Shape) -> Cost:
+        channels, height, width = inputs[0]
+        return attention_cost(channels, a.heads, height * width, a.window, bias_table=True)
+
+    def window(self, a: PartitionAttentionAttrs, inputs: list[Shape]) -> WindowRule:
+        if a.partition == "grid" and a.window > 1:
+            return GLOBAL
+        return WindowRule(Window.PARTITION, (a.window, a.window), offset=(0, 0))
+
+    def layout(self, a: PartitionAttentionAttrs, inputs: list[Shape]) -> Layout:
+        return Layout.LAST
+
+    def module(self, a: PartitionAttentionAttrs, inputs: list[Shape], output: Shape) -> nn.Module:
+        from archspec.ops.modules import PartitionAttention as Module
+
+        channels = inputs[0][0]
+        scale = (channels if a.scale == "channels" else channels // a.heads) ** -0.5
+        return Module(channels, a.heads, a.window, a.partition == "grid", scale)
+
+    def label(self, a: PartitionAttentionAttrs) -> str:
+        return f"{a.partition}_attention h{a.heads} {a.window}x{a.window}"
 
 
 class PatchMerge(Op[NoAttrs]):
