@@ -111,7 +111,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     check_target(args.onnx)
     spec = _load(args)
     shape = spec.analyze().input_shape
-    written = export_onnx(_compile(spec, args), shape, args.onnx, args.opset or OPSET)
+    written = export_onnx(_compile(spec, args), shape, args.onnx, args.opset or OPSET, args.optimize)
     print(f"wrote {args.onnx}: ONNX opset {written}, input 'input' of shape [batch, {', '.join(map(str, shape))}]")
     return 0
 
@@ -270,6 +270,9 @@ def make_parser() -> argparse.ArgumentParser:
     export.add_argument("--onnx", required=True, metavar="FILE.onnx", help="write the ONNX model here")
     export.add_argument("--opset", type=integer("--opset", MIN_OPSET, MAX_OPSET),
                         help="ONNX opset version, 18 to 23 (default: 18, the one archspec is tested with)")
+    export.add_argument("--optimize", action="store_true",
+                        help="run onnxscript's graph optimizer before writing (a smaller graph, a slower export; "
+                             "onnxruntime optimises the graph itself when it loads it)")
     _module_options(export)
     export.set_defaults(run=cmd_export)
 

@@ -16,6 +16,7 @@ from functools import cached_property
 from pathlib import Path
 
 import numpy as np
+import onnx
 import onnxruntime
 import pytest
 import torch
@@ -85,10 +86,9 @@ class Case:
             return error(self.expected, outputs(exact(self.x.double())))
 
 
-@pytest.fixture(scope="module", params=by_network(LIBRARY))
-def case(request) -> Iterator[Case]:
-    """Module-scoped and parametrised, so pytest runs every test of one network before building the next."""
-    spec = smallest(load(request.param))
+def make_case(name: str) -> Case:
+    """A library network at its smallest input, conditioned, with its eager outputs on a batch of BATCH."""
+    spec = smallest(load(name))
     torch.manual_seed(0)
     model = spec.build()
     shape = spec.analyze().input_shape
@@ -99,11 +99,17 @@ def case(request) -> Iterator[Case]:
     main_output = expected[0]
     assert np.abs(main_output[0] - main_output[1]).max() > 1e-3 * np.abs(main_output).max(), \
         "the output does not depend on the input: the comparisons would prove nothing"
-    case = Case(spec, model, x, expected)
+    return Case(spec, model, x, expected)
+
+
+@pytest.fixture(scope="module", params=by_network(LIBRARY))
+def case(request) -> Iterator[Case]:
+    """Module-scoped and parametrised, so pytest runs every test of one network before building the next."""
+    case = make_case(request.param)
     yield case
-    del model
     case.model = None  # type: ignore[assignment]
     case.__dict__.pop("program", None)
+    torch._dynamo.reset()  # the compiled graphs hold the network's parameters
     release_memory()
 
 
@@ -112,15 +118,36 @@ def test_torch_export(case: Case) -> None:
         assert_matches(outputs(case.program.module()(case.x)), case.expected)
 
 
-def test_onnx_matches_onnxruntime(case: Case) -> None:
+def check_onnx(case: Case, optimize: bool = False) -> list[str]:
+    """Export ``case`` to ONNX, run it in onnxruntime and compare with the eager outputs; the file's op types."""
     with tempfile.TemporaryDirectory() as folder:  # not tmp_path: pytest keeps those, ViT-H's is 2.5 GB
         path = Path(folder) / f"{case.spec.name}.onnx"
-        to_onnx(case.program, path)
+        to_onnx(case.program, path, optimize=optimize)
         session = onnxruntime.InferenceSession(path, providers=["CPUExecutionProvider"])
         actual = session.run(None, {"input": case.x.numpy()})
+        ops = [node.op_type for node in onnx.load(path, load_external_data=False).graph.node]
     # other kernels round differently: a deep network (EfficientNet-B2: 7e-4) amplifies that as much as float32 does
     if error(actual, case.expected) > TOLERANCE:
         assert_matches(actual, case.expected, 4 * case.float32_error())
+    return ops
+
+
+def test_onnx_matches_onnxruntime(case: Case) -> None:
+    check_onnx(case)
+
+
+# one of each kind of graph the optimizer rewrites: BatchNorm after convs, squeeze-excitation and hard activations,
+# windows (rolls, pads and slices), global attention
+OPTIMIZED = ["resnet18", "mobilenet_v3_large", "swin_t", "vit_b_16"]
+
+
+@pytest.mark.parametrize("name", OPTIMIZED)
+def test_optimized_onnx_matches_onnxruntime(name: str) -> None:
+    """``optimize=True`` (``--optimize``) writes onnxscript's optimised graph, BatchNorm folded into the convs,
+    with the same outputs in onnxruntime."""
+    case = make_case(name)
+    ops = check_onnx(case, optimize=True)
+    assert "BatchNormalization" not in ops
 
 
 def test_torch_compile_fullgraph(case: Case) -> None:
@@ -158,5 +185,10 @@ def test_cli_exports_onnx_with_weights(tmp_path: Path, capsys) -> None:
     session = onnxruntime.InferenceSession(target, providers=["CPUExecutionProvider"])
     with torch.no_grad():
         assert_matches(session.run(None, {"input": x.numpy()}), outputs(model(x)))
+    # the exporter's own translation by default; --optimize folds the BatchNorms into the convs
+    assert "BatchNormalization" in {node.op_type for node in onnx.load(target).graph.node}
+    assert main(["export", spec, "--onnx", str(target), "--optimize"]) == 0
+    assert "BatchNormalization" not in {node.op_type for node in onnx.load(target).graph.node}
+    capsys.readouterr()
     assert main(["export", spec, "--onnx", str(target), "--opset", "16"]) == 2
     assert capsys.readouterr().err == "--opset must be an integer from 18 to 23, got 16\n"

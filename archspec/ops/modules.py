@@ -182,20 +182,21 @@ def _regions(size: int, window: int, shift: int, device: torch.device) -> torch.
 
 def _partition(x: torch.Tensor, m: int, grid: bool) -> torch.Tensor:
     """An (N, H, W, C) map as (groups, M*M, C): its M x M windows, or its M x M grids (positions H/M apart)."""
-    batch, height, width, channels = x.shape
+    _, height, width, channels = x.shape
+    # -1 for the batch, not its size: an exported graph then computes no shapes from the input's
     if grid:
-        x = x.view(batch, m, height // m, m, width // m, channels).permute(0, 2, 4, 1, 3, 5)
+        x = x.view(-1, m, height // m, m, width // m, channels).permute(0, 2, 4, 1, 3, 5)
     else:
-        x = x.view(batch, height // m, m, width // m, m, channels).permute(0, 1, 3, 2, 4, 5)
+        x = x.view(-1, height // m, m, width // m, m, channels).permute(0, 1, 3, 2, 4, 5)
     return x.reshape(-1, m * m, channels)
 
 
-def _departition(x: torch.Tensor, m: int, grid: bool, batch: int, height: int, width: int) -> torch.Tensor:
+def _departition(x: torch.Tensor, m: int, grid: bool, height: int, width: int) -> torch.Tensor:
     """The inverse of ``_partition``: (groups, M*M, C) back to an (N, H, W, C) map."""
     channels = x.shape[-1]
-    x = x.view(batch, height // m, width // m, m, m, channels)
+    x = x.view(-1, height // m, width // m, m, m, channels)
     x = x.permute(0, 3, 1, 4, 2, 5) if grid else x.permute(0, 1, 3, 2, 4, 5)
-    return x.reshape(batch, height, width, channels)
+    return x.reshape(-1, height, width, channels)
 
 
 class WindowAttention(nn.Module):
@@ -245,7 +246,7 @@ class WindowAttention(nn.Module):
         return like.new_zeros(apart.shape).masked_fill(apart, -100.0)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        batch, height, width, channels = x.shape
+        _, height, width, channels = x.shape
         m, heads = self.window, self.heads
         x = F.pad(x, (0, 0, 0, (m - width % m) % m, 0, (m - height % m) % m))
         padded_height, padded_width = x.shape[1], x.shape[2]
@@ -258,7 +259,7 @@ class WindowAttention(nn.Module):
             qkv_bias = torch.cat([qkv_bias[:channels], torch.zeros_like(qkv_bias[channels:2 * channels]),
                                   qkv_bias[2 * channels:]])
         qkv = F.linear(windows, self.qkv.weight, qkv_bias)
-        q, k, v = qkv.reshape(windows.shape[0], m * m, 3, heads, channels // heads).permute(2, 0, 3, 1, 4)
+        q, k, v = qkv.reshape(-1, m * m, 3, heads, channels // heads).permute(2, 0, 3, 1, 4)
         if self.version == 1:
             scores = (q * (channels // heads) ** -0.5).matmul(k.transpose(-2, -1))
         else:
@@ -267,15 +268,15 @@ class WindowAttention(nn.Module):
         scores = scores + self.position_bias()
         if shifted:
             mask = self.mask(padded_height, padded_width, scores)
-            scores = (scores.view(batch, mask.shape[0], heads, m * m, m * m) + mask.unsqueeze(1).unsqueeze(0))
+            scores = (scores.view(-1, mask.shape[0], heads, m * m, m * m) + mask.unsqueeze(1).unsqueeze(0))
             scores = scores.view(-1, heads, m * m, m * m)
         weights = F.dropout(F.softmax(scores, dim=-1), p=self.attention_dropout, training=self.training)
-        out = weights.matmul(v).transpose(1, 2).reshape(windows.shape)
+        out = weights.matmul(v).transpose(1, 2).flatten(-2)
         out = F.dropout(F.linear(out, self.proj.weight, self.proj.bias), p=self.dropout, training=self.training)
-        out = _departition(out, m, False, batch, padded_height, padded_width)  # not a grid
+        out = _departition(out, m, False, padded_height, padded_width)  # not a grid
         if shifted:
             out = torch.roll(out, shifts=self.shift, dims=(1, 2))
-        return out[:, :height, :width].contiguous()
+        return out[:, :height, :width].contiguous() if (padded_height, padded_width) != (height, width) else out
 
     def extra_repr(self) -> str:
         return f"heads={self.heads}, window={self.window}, shift={self.shift}, version={self.version}"
@@ -298,16 +299,16 @@ class PartitionAttention(nn.Module):
         self.register_buffer("relative_position_index", _relative_index(window))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        batch, height, width, channels = x.shape
+        _, height, width, channels = x.shape
         m, heads, tokens = self.window, self.heads, self.window * self.window
         # (N, groups, M*M, C) and einsum, as torchvision's: hook-based counters see the same calls on the same shapes
-        groups = _partition(x, m, self.grid).view(batch, -1, tokens, channels)
+        groups = _partition(x, m, self.grid).view(-1, height * width // tokens, tokens, channels)
         qkv = self.to_qkv(groups).unflatten(-1, (3, heads, channels // heads))
         q, k, v = qkv.permute(3, 0, 1, 4, 2, 5)
         bias = self.relative_position_bias_table[self.relative_position_index].view(tokens, tokens, heads)
         scores = torch.einsum("bghid,bghjd->bghij", q, k * self.scale) + bias.permute(2, 0, 1).unsqueeze(0)
-        out = torch.einsum("bghij,bghjd->bghid", F.softmax(scores, dim=-1), v).transpose(2, 3).reshape(groups.shape)
-        return _departition(self.merge(out), m, self.grid, batch, height, width)
+        out = torch.einsum("bghij,bghjd->bghid", F.softmax(scores, dim=-1), v).transpose(2, 3).flatten(-2)
+        return _departition(self.merge(out), m, self.grid, height, width)
 
     def extra_repr(self) -> str:
         return f"heads={self.heads}, window={self.window}, grid={self.grid}"
