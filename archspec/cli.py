@@ -112,7 +112,8 @@ def cmd_export(args: argparse.Namespace) -> int:
     spec = _load(args)
     shape = spec.analyze().input_shape
     written = export_onnx(_compile(spec, args), shape, args.onnx, args.opset or OPSET, args.optimize)
-    print(f"wrote {args.onnx}: ONNX opset {written}, input 'input' of shape [batch, {', '.join(map(str, shape))}]")
+    print(f"wrote {args.onnx}: ONNX opset {written}, input 'input' of shape [batch, {', '.join(map(str, shape))}], "
+          f"output 'logits'")
     return 0
 
 

@@ -177,7 +177,11 @@ def test_cli_exports_onnx_with_weights(tmp_path: Path, capsys) -> None:
     assert main(["export", spec, "--num-classes", "10", "--image-size", "64", "--weights", str(weights),
                  "--onnx", str(target)]) == 0
     printed = capsys.readouterr().out.splitlines()  # the exporter's own progress lines stay off stdout
-    assert printed == [f"wrote {target}: ONNX opset 18, input 'input' of shape [batch, 3, 64, 64]"]
+    assert printed == [f"wrote {target}: ONNX opset 18, input 'input' of shape [batch, 3, 64, 64], output 'logits'"]
+    interface = onnx.load(target).graph  # the names the line gives, the batch dimension named as it says
+    assert [(value.name, [d.dim_param or d.dim_value for d in value.type.tensor_type.shape.dim])
+            for value in (*interface.input, *interface.output)] == [("input", ["batch", 3, 64, 64]),
+                                                                    ("logits", ["batch", 10])]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["r.onnx", "w.safetensors"]
     model = archspec.load(spec, num_classes=10, image_size=64).build().eval()
     archspec.load_weights(model, weights)

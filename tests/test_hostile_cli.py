@@ -420,6 +420,7 @@ def test_export_states_the_opset_it_wrote(tiny: Path, capsys) -> None:
 
     target = tiny.parent / "tiny.onnx"
     assert main(["export", str(tiny), "--onnx", str(target), "--opset", "20"]) == 0
-    assert capsys.readouterr().out == f"wrote {target}: ONNX opset 20, input 'input' of shape [batch, 3, 224, 224]\n"
+    assert capsys.readouterr().out == (f"wrote {target}: ONNX opset 20, input 'input' of shape [batch, 3, 224, 224], "
+                                       "output 'logits'\n")
     model = onnx.load(target)
     assert [(o.domain, o.version) for o in model.opset_import if o.domain == ""] == [("", 20)]

@@ -20,6 +20,7 @@ MIN_OPSET, MAX_OPSET = 18, 23
 EXAMPLE_BATCH = 2  # torch.export specialises sizes 0 and 1, so trace with 2 and declare the batch dynamic
 
 if TYPE_CHECKING:  # torch is imported when used, so that a bad --opset is refused without loading it
+    import onnx_ir
     import torch
     from torch import nn
 
@@ -52,6 +53,7 @@ def to_onnx(program: torch.export.ExportedProgram, path: str | os.PathLike[str],
         onnx_program = torch.onnx.export(program, dynamo=True, opset_version=opset, input_names=["input"],
                                          optimize=optimize)
     assert onnx_program is not None  # None only from the legacy (dynamo=False) exporter
+    name_interface(onnx_program.model)
     written = onnx_program.model.opset_imports.get("", opset)
     if written != opset:
         raise SpecError(f"--opset {opset}: the exporter wrote opset {written} instead; nothing was written")
@@ -77,6 +79,21 @@ def export_onnx(model: nn.Module, input_shape: Sequence[int], path: str | os.Pat
     check_opset(opset)  # before the slow part
     check_target(path)
     return to_onnx(export_program(model, input_shape), path, opset, optimize)
+
+
+def name_interface(model: onnx_ir.Model) -> None:
+    """Name the batch dimension ``batch`` (torch's exporter names it after its symbol, ``s77``) and the outputs
+    ``logits`` (the network's main output), ``output_1``, ... (its side outputs, in order)."""
+    import onnx_ir
+
+    graph = model.graph
+    symbol = str(graph.inputs[0].shape[0]) if graph.inputs[0].shape is not None else None
+    values = [*graph.inputs, *(value for node in graph for value in node.outputs)]
+    for value in values:
+        if value.shape is not None and any(str(dim) == symbol for dim in value.shape):
+            value.shape = onnx_ir.Shape(["batch" if str(dim) == symbol else dim for dim in value.shape])
+    for index, value in enumerate(graph.outputs):
+        value.name = "logits" if index == 0 else f"output_{index}"
 
 
 def check_opset(opset: int) -> int:
