@@ -14,7 +14,7 @@ from archspec.backends.onnx_export import MAX_OPSET, MIN_OPSET
 from archspec.errors import EXIT_USAGE, ArchspecError, SpecError, printable
 from archspec.flags import integer, parse_assignments, size
 from archspec.library import default_library, library_files
-from archspec.outputs import check_target, write_atomically
+from archspec.outputs import check_target, ensure_folder, write_atomically
 from archspec.scale_command import add_scale_command
 
 if TYPE_CHECKING:
@@ -210,7 +210,7 @@ def cmd_gallery(args: argparse.Namespace) -> int:
     from archspec.backends.gallery import gallery_item, write_gallery
 
     paths = _library_paths(args)
-    out = Path(args.output_dir)
+    out = ensure_folder(args.output_dir)
     check_target(out / "gallery.md")
     made, failed = {}, 0
     for path in paths:
@@ -245,9 +245,7 @@ def cmd_docs(args: argparse.Namespace) -> int:
     """Regenerate the documentation's generated files, or check that they are up to date."""
     from archspec.docs import run
 
-    out = Path(args.output_dir)
-    if not out.is_dir():
-        raise SpecError(f"output folder {str(out)!r} does not exist")
+    out = ensure_folder(args.output_dir)
     return run(Path(args.folder) if args.folder else default_library(), out, parser=make_parser(), check=args.check)
 
 

@@ -13,6 +13,18 @@ from archspec.errors import OutputError
 TEMPORARY_STEM = 64  # characters of the target's name kept in its temporary file's, so that both fit NAME_MAX
 
 
+def ensure_folder(path: str | os.PathLike[str]) -> Path:
+    """``path`` as a Path to a folder, created (with its parents) if missing; else an OutputError saying why."""
+    folder = Path(path)
+    if folder.exists() and not folder.is_dir():
+        raise OutputError(f"cannot write into {str(folder)!r}: it is not a folder")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"cannot create the folder {str(folder)!r}: {exc.strerror or exc}") from None
+    return folder
+
+
 def check_target(path: str | os.PathLike[str]) -> Path:
     """``path`` as a Path if a file can be written there; else an OutputError saying why, before any work."""
     target = Path(path)

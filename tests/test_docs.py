@@ -82,11 +82,6 @@ def test_the_docs_command_writes_checks_and_removes_stale_pages(tmp_path: Path, 
     assert main(["docs", str(library), "--output-dir", str(out), "--check"]) == 0
 
 
-def test_the_docs_command_needs_an_existing_folder(tmp_path: Path, capsys) -> None:
-    assert main(["docs", "--output-dir", str(tmp_path / "missing")]) == 2
-    assert "does not exist" in capsys.readouterr().err
-
-
 def test_the_site_builds_strictly(tmp_path: Path) -> None:
     """Broken links, missing images or anchors and nav entries without a page fail the build."""
     result = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "-f", str(ROOT / "mkdocs.yml"),
@@ -95,3 +90,24 @@ def test_the_site_builds_strictly(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     assert (tmp_path / "site" / "tutorial.html").is_file()
     assert (tmp_path / "site" / "library" / "resnet50.html").is_file()
+
+
+def test_the_maintainer_commands_create_their_folders_and_refuse_in_one_line(tmp_path: Path, monkeypatch,
+                                                                             capsys) -> None:
+    """``docs --output-dir`` a folder that does not exist yet (no tutorial there: no tutorial diagrams) and
+    ``gallery`` run outside the checkout create their folders; a file where a folder should be is one line, exit 2."""
+    library = tmp_path / "specs"
+    (library / "blocks").mkdir(parents=True)
+    shutil.copy(SPECS / "lenet5.yaml", library)
+    shutil.copy(SPECS / "blocks" / "classic.yaml", library / "blocks")
+    out = tmp_path / "site" / "docs"
+    assert main(["docs", str(library), "--output-dir", str(out)]) == 0
+    assert (out / "library" / "lenet5.md").is_file() and not (out / "tutorial").exists()
+    monkeypatch.chdir(tmp_path)
+    assert main(["gallery", str(library)]) == 0
+    assert (tmp_path / "docs" / "gallery" / "lenet5.svg").is_file()
+    capsys.readouterr()
+    (tmp_path / "taken").write_text("")
+    for command in ("docs", "gallery"):
+        assert main([command, str(library), "--output-dir", str(tmp_path / "taken")]) == 2
+        assert capsys.readouterr().err == f"cannot write into {str(tmp_path / 'taken')!r}: it is not a folder\n"

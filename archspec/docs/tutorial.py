@@ -34,7 +34,10 @@ def fences(markdown: str) -> list[Fence]:
 
 
 def tutorial_diagrams(page: Path) -> dict[str, bytes]:
-    """``tutorial/<name>.svg`` for every such image of the tutorial: the block diagram of its ``<name>.yaml``."""
+    """``tutorial/<name>.svg`` for every such image of the tutorial: the block diagram of its ``<name>.yaml``; none
+    where the folder has no tutorial (documentation written elsewhere than the checkout's docs/)."""
+    if not page.is_file():
+        return {}
     markdown = page.read_text()
     names = sorted(set(TUTORIAL_IMAGE.findall(markdown)))
     if not names:
