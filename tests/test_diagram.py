@@ -128,6 +128,16 @@ def test_vit_h_collapses_its_encoder(tmp_path: Path) -> None:
     assert len(adds) == 2 and all(len(layout.into(add)) == 2 for add in adds)  # two residual merges
 
 
+def test_activations_have_one_name_however_a_spec_writes_them(tmp_path: Path) -> None:
+    """AlexNet writes ``{op: activation, fn: relu}``, ResNet ``{op: relu}``: both diagrams say ReLU, as PyTorch's
+    class; MobileNetV3's hard swish is Hardswish."""
+    for name, activation in [("alexnet", "ReLU"), ("resnet18", "ReLU"), ("mobilenet_v3_large", "Hardswish")]:
+        target = tmp_path / f"{name}.svg"
+        assert main(["draw", str(SPECS / f"{name}.yaml"), "-o", str(target)]) == 0
+        texts = " ".join(svg_texts(target))
+        assert activation in texts and activation.lower() not in re.findall(r"[A-Za-z]+", texts), name
+
+
 def test_stage_level_is_one_node_per_stage(tmp_path: Path) -> None:
     graph = load("resnet50").graph
     layout = draw(tmp_path, "resnet50", "--level", "stage")

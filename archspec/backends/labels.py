@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from archspec.analysis.blocks import TIMES
 from archspec.ir.graph import Node
+from archspec.ops.activation import ACTIVATION_ALIASES, ACTIVATIONS
 from archspec.ops.base import Family
 
 # ops folded into the line of the op before them in labels and summaries
 MINOR_FAMILIES = (Family.NORM, Family.ACTIVATION, Family.REGULARIZATION)
 MINOR_OPS = ("flatten",)
 MERGE_OPS = ("add", "multiply", "concat")
-SHORT_NAMES = {"batchnorm": "BN", "layernorm": "LN", "lrn": "LRN", "relu": "ReLU", "relu6": "ReLU6",
+SHORT_NAMES = {"batchnorm": "BN", "layernorm": "LN", "lrn": "LRN", "leaky_relu": "LeakyReLU",
                "stochastic_depth": "drop path", "self_attention": "MHSA", "squeeze_excite": "SE"}
 
 
@@ -29,6 +30,10 @@ def op_text(node: Node) -> str:
         return f"{label}, {attrs.out}"
     if node.kind == "self_attention":
         return f"MHSA, {attrs.heads} heads"
+    if node.op is not None and node.op.family is Family.ACTIVATION and node.kind != "leaky_relu":
+        # PyTorch's class name, however the spec wrote it (`relu`, `{op: activation, fn: relu}`): ReLU, SiLU, GELU
+        name = attrs.fn if node.kind == "activation" else node.kind
+        return ACTIVATIONS.get(ACTIVATION_ALIASES.get(name, name), node.label())
     return SHORT_NAMES.get(node.kind, node.label())
 
 
