@@ -68,8 +68,12 @@ class Spec:
             check_image_size(image_size)
             # the table's resolution column describes the spec's own input size, so it no longer applies
             stages = [row.model_copy(update={"resolution": None}) for row in network.stages]
-            network = network.model_copy(
-                update={"input": network.input.model_copy(update={"resolution": image_size}), "stages": stages})
+            reported = network.reported  # its accuracies stay those measured at the spec's own size
+            if reported is not None and reported.resolution is None:
+                reported = reported.model_copy(update={"resolution": network.input.resolution})
+            network = network.model_copy(update={
+                "input": network.input.model_copy(update={"resolution": image_size}), "stages": stages,
+                "reported": reported})
         return replace(self, network=network)
 
     def with_head(self, head: list[Any] | Mapping[str, Any] | str | FsPath) -> Spec:

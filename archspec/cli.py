@@ -158,6 +158,8 @@ def _overview(args: argparse.Namespace, paths: list[str], render: Callable[..., 
     entries, failed = _entries(args, paths)
     key = getattr(args, "sort", None) or "name"
     entries.sort(key=lambda e: (e[key] is None, e[key] if key == "name" else -(e[key] or 0)))
+    if key == "top1":  # accuracies on different datasets do not compare: ImageNet-1k's first, then each other's
+        entries.sort(key=lambda e: (e["dataset"] is None, e["dataset"] != "ImageNet-1k", e["dataset"] or ""))
     print(json.dumps(entries) if args.json else render(entries))
     return EXIT_USAGE if failed else 0
 
@@ -285,7 +287,8 @@ def make_parser() -> argparse.ArgumentParser:
 
     listing = _override_options(sub.add_parser("list", help="every spec of the library with its figures"))
     listing.add_argument("folder", nargs="?", help="folder of specs (default: ./specs or the installed library)")
-    listing.add_argument("--sort", choices=SORT_KEYS, default="name", help="sort by (largest first)")
+    listing.add_argument("--sort", choices=SORT_KEYS, default="name",
+                         help="sort by (largest first; top1 within each dataset, ImageNet-1k first)")
     listing.add_argument("--json", action="store_true", help="print a JSON list")
     listing.set_defaults(run=cmd_list)
 

@@ -77,3 +77,23 @@ def test_list_and_compare(capsys) -> None:
     assert main(["compare", RESNET, str(SPECS / "densenet121.yaml")]) == 0
     out = capsys.readouterr().out
     assert "resnet50" in out and "densenet121" in out and "25,557,032" in out
+
+
+def test_accuracies_keep_their_dataset_and_input_size(capsys) -> None:
+    """``list --sort top1`` ranks ImageNet-1k accuracies first, then each other dataset's (LeNet-5's MNIST 99.05
+    below every ImageNet network); every accuracy says its dataset and size, and an --image-size override keeps
+    the size it was measured at."""
+    assert main(["list", str(SPECS), "--sort", "top1", "--json"]) == 0
+    entries = [e for e in json.loads(capsys.readouterr().out) if e["top1"] is not None]
+    datasets = [e["dataset"] for e in entries]
+    assert datasets[-2:] == ["CIFAR-10", "MNIST"] and set(datasets[:-2]) == {"ImageNet-1k"}
+    imagenet = [e["top1"] for e in entries[:-2]]
+    assert imagenet == sorted(imagenet, reverse=True)
+    assert main(["list", str(SPECS), "--sort", "top1"]) == 0
+    rows = capsys.readouterr().out.splitlines()
+    assert any(row.startswith("lenet5 ") and "99.05 (MNIST, 32 px)" in row for row in rows)
+    assert main(["compare", RESNET, "--image-size", "160", "--json"]) == 0
+    (resnet,) = json.loads(capsys.readouterr().out)
+    assert (resnet["input"], resnet["accuracy_input"], resnet["accuracy_at_input"]) == ("3x160x160", "224 px", False)
+    assert main(["compare", RESNET, "--image-size", "160"]) == 0
+    assert "76.13 (ImageNet-1k, 224 px)" in capsys.readouterr().out

@@ -104,6 +104,28 @@ def test_figures_match_the_paper(name: str) -> None:
         assert report.macs == pytest.approx(reported.macs, rel=reported.tolerance)
 
 
+def test_accuracies_from_torchvision_weights_state_their_evaluation_crop() -> None:
+    """A top-1 quoted from torchvision's weights was measured at their evaluation crop (their transforms'
+    crop_size): the reported resolution, or the spec's own where it gives none (EfficientNet-B2's weights: 288 px,
+    the paper's B2 260 px; RegNetY-128GF's SWAG end-to-end weights: 384 px)."""
+    import re
+
+    import torchvision
+
+    checked = 0
+    for name in LIBRARY:
+        network = load(name).network
+        quoted = re.fullmatch(r"torchvision (\w+_Weights)\.(\w+)", network.reported.source) \
+            if network.reported and network.reported.top1 is not None else None
+        if quoted is None:
+            continue
+        crop = getattr(torchvision.models, quoted[1])[quoted[2]].transforms().crop_size[0]
+        measured = network.reported.resolution or network.input.resolution
+        assert measured == crop, f"{name}: top-1 reported at {measured} px, its weights are evaluated at {crop}"
+        checked += 1
+    assert checked >= 79
+
+
 @pytest.mark.parametrize("name", TWINS)
 def test_published_macs_equal_the_analysis_at_the_crop_size(name: str) -> None:
     """torchvision's weights meta ``_ops`` (GMACs, three decimals) at each of its weights' evaluation crop."""

@@ -10,7 +10,7 @@ from typing import Any
 from archspec.analysis.blocks import TIMES
 from archspec.analysis.report import make_report
 from archspec.backends.diagram import diagram, render
-from archspec.backends.text import entry, human
+from archspec.backends.text import accuracy, entry, human
 from archspec.errors import OutputError
 from archspec.ir.graph import Graph
 from archspec.outputs import write_atomically
@@ -64,7 +64,7 @@ def gallery_page(items: list[GalleryItem]) -> str:
     ]
     for item in items:
         e = item.entry
-        top1 = f"{e['top1']:.2f}" if e["top1"] is not None else "-"
+        top1 = accuracy(e)
         lines.append(f"| [{e['name']}](#{e['name'].lower().replace('.', '')}) | {human(e['params'], digits=2)} | "
                      f"{e['macs'] / 1e9:.3f} | {top1} |")
     for item in items:

@@ -40,11 +40,16 @@ def accuracy_chart(entries: list[dict[str, Any]], fmt: str = "png") -> Chart:
     except ImportError:
         raise RenderError("the chart needs matplotlib (pip install matplotlib)") from None
     skipped = {e["name"]: "no reported top-1" for e in entries if e["top1"] is None}
-    skipped |= {e["name"]: f"{e['classes']} classes, not ImageNet-1k" for e in entries
-                if e["top1"] is not None and e["classes"] != IMAGENET_CLASSES}
+    skipped |= {e["name"]: f"top-1 on {e['dataset']}, not ImageNet-1k" for e in entries
+                if e["top1"] is not None and e["dataset"] != "ImageNet-1k"}
+    skipped |= {e["name"]: f"{e['classes']} classes, not ImageNet-1k's" for e in entries
+                if e["name"] not in skipped and e["classes"] != IMAGENET_CLASSES}
+    skipped |= {e["name"]: f"top-1 measured at {e['accuracy_input']}, analysed at {e['input']}" for e in entries
+                if e["name"] not in skipped and not e["accuracy_at_input"]}
     shown = sorted((e for e in entries if e["name"] not in skipped), key=lambda e: e["macs"])
     if not shown:
-        raise RenderError("none of the networks has a reported ImageNet top-1 to plot")
+        reasons = ", ".join(f"{name} ({why})" for name, why in sorted(skipped.items()))
+        raise RenderError(f"none of the networks has a reported ImageNet top-1 to plot: {reasons}")
     figure = Figure(figsize=(14, 7), layout="constrained")
     canvas = FigureCanvasAgg(figure)
     panels = figure.subplots(1, 2, sharey=True)

@@ -81,6 +81,8 @@ def entry(report: Report) -> dict[str, Any]:
     """One network's headline figures, for ``list`` and ``compare``."""
     about = report.graph.about
     reported, paper = about.reported, about.paper
+    accuracy = reported is not None and reported.top1 is not None
+    measured_at = reported.resolution if reported is not None else None
     return {
         "name": report.name,
         "input": _shape(report.input_shape),
@@ -94,19 +96,35 @@ def entry(report: Report) -> dict[str, Any]:
         "top1": reported.top1 if reported else None,
         "top5": reported.top5 if reported else None,
         "source": reported.source if reported and reported.top1 is not None else None,
+        # the accuracies' own dataset and input size, which an --image-size override does not change
+        "dataset": reported.dataset if reported is not None and accuracy else None,
+        "accuracy_input": _pixels(measured_at or tuple(report.input_shape[1:])) if accuracy else None,
+        "accuracy_at_input": accuracy and measured_at in (None, *_sizes(tuple(report.input_shape))),
         "paper": f"{paper.title} ({paper.year})" if paper else None,
     }
 
 
-def _top1(e: dict[str, Any]) -> str:
-    return f"{e['top1']:.2f}" if e["top1"] is not None else "-"
+def _sizes(shape: tuple[int, ...]) -> tuple[Any, ...]:
+    """The ways a spec may write the resolution of a (C, H, W) input: ``H`` if square, ``(H, W)``."""
+    return ((shape[1],) if shape[1] == shape[2] else ()) + ((shape[1], shape[2]),)
+
+
+def _pixels(resolution: int | tuple[int, ...]) -> str:
+    """``224 px``, or ``256x320 px`` for a non-square input."""
+    sides = (resolution, resolution) if isinstance(resolution, int) else tuple(resolution)
+    return f"{sides[0]} px" if sides[0] == sides[1] else f"{sides[0]}x{sides[1]} px"
+
+
+def accuracy(e: dict[str, Any], key: str = "top1") -> str:
+    """A reported accuracy of an ``entry`` with its dataset and input size: ``69.76 (ImageNet-1k, 224 px)``."""
+    return f"{e[key]:.2f} ({e['dataset']}, {e['accuracy_input']})" if e[key] is not None else "-"
 
 
 def overview(entries: list[dict[str, Any]]) -> str:
     """One row per network: params, MACs, receptive field, reported top-1 and its source."""
     header = ["network", "input", "params", "GMACs", "RF", "top-1", "source of top-1"]
     rows = [[e["name"], e["input"], human(e["params"]), f"{e['macs'] / 1e9:.3f}", str(e["receptive_field"]),
-             _top1(e), e["source"] or ""] for e in entries]
+             accuracy(e), e["source"] or ""] for e in entries]
     return "\n".join(_table(header, rows, {2, 3, 4, 5}))
 
 
@@ -116,7 +134,7 @@ def side_by_side(entries: list[dict[str, Any]]) -> str:
               ("MACs", lambda e: f"{e['macs']:,}"), ("FLOPs (2 x MACs)", lambda e: f"{e['flops']:,}"),
               ("activations / sample", lambda e: f"{e['activations']:,}"),
               ("receptive field", lambda e: f"{e['receptive_field']} px / stride {e['rf_stride']}"),
-              ("top-1 (reported)", _top1), ("top-5 (reported)", lambda e: f"{e['top5']:.2f}" if e["top5"] else "-")]
+              ("top-1 (reported)", accuracy), ("top-5 (reported)", lambda e: accuracy(e, "top5"))]
     header = ["", *(e["name"] for e in entries)]
     rows = [[label, *(get(e) for e in entries)] for label, get in fields]
     return "\n".join(_table(header, rows, set(range(1, len(header)))))

@@ -47,7 +47,15 @@ def set_command(variant: VariantSpec) -> str:
 
 def _top1(network: NetworkSpec) -> str:
     reported = network.reported
-    return f"{reported.top1:.2f}" if reported and reported.top1 is not None else "-"
+    return f"{reported.top1:.2f} ({_measured(network)})" if reported and reported.top1 is not None else "-"
+
+
+def _measured(network: NetworkSpec) -> str:
+    """The dataset and input size of the network's reported accuracies: ``ImageNet-1k, 224 px``."""
+    assert network.reported is not None
+    size = network.reported.resolution or network.input.resolution
+    sides = (size, size) if isinstance(size, int) else size
+    return f"{network.reported.dataset}, " + (f"{sides[0]} px" if sides[0] == sides[1] else f"{sides[0]}x{sides[1]} px")
 
 
 def _twin(network: NetworkSpec) -> str | None:
@@ -138,7 +146,7 @@ def _verification(net: Network) -> list[str]:
         lines.append(f"- **The paper's figures**: {said}, checked {within}. " + md.prose(reported.convention or ""))
     if reported and reported.top1 is not None:
         lines.append(f"- Top-1 {reported.top1:g}%" + (f", top-5 {reported.top5:g}%" if reported.top5 else "")
-                     + f": reported by {md.prose(reported.source)}; archspec does not train.")
+                     + f" ({_measured(network)}): reported by {md.prose(reported.source)}; archspec does not train.")
     return lines or ["- Nothing independent: the spec is only checked for consistency."]
 
 

@@ -202,11 +202,16 @@ class Paper(Strict):
 
 
 class Reported(Strict):
-    """Published figures and their source: ImageNet accuracy, and the paper's own params and MACs if given."""
+    """Published figures and their source: accuracy (with its dataset and resolution), and the paper's own params
+    and MACs if given."""
 
-    top1: float | None = Field(None, ge=0, le=100, description="Published top-1 ImageNet accuracy, in percent.")
-    top5: float | None = Field(None, ge=0, le=100, description="Published top-5 ImageNet accuracy, in percent.")
+    top1: float | None = Field(None, ge=0, le=100, description="Published top-1 accuracy, in percent.")
+    top5: float | None = Field(None, ge=0, le=100, description="Published top-5 accuracy, in percent.")
     source: str = Field(description="Where the figures come from (a table of the paper, or the weights).")
+    dataset: str = Field("ImageNet-1k", min_length=1, max_length=100,
+                         description="The dataset whose test (or validation) set the accuracies are on.")
+    resolution: Pixels | tuple[Pixels, Pixels] | None = Field(
+        None, description="The input size the accuracies were measured at; default: the spec's input resolution.")
     params: Figure | None = Field(None, description="Parameters as the paper reports them.")
     macs: Figure | None = Field(None, description="Multiply-adds as the paper reports them.")
     tolerance: float = Field(0.0, ge=0, le=1, description="Relative gap allowed against the paper's rounded figures.")
