@@ -53,6 +53,17 @@ def multipliers_from_args(spec: Spec, args: argparse.Namespace) -> tuple[Multipl
     return replace(multipliers, **updates), phi
 
 
+def borrowed_coefficients(spec: Spec, args: argparse.Namespace) -> str:
+    """``alpha 1.2, ...``: the coefficients --phi takes from EfficientNet's defaults because neither the spec's
+    ``scaling:`` nor a flag gives them; empty when none is."""
+    if args.phi is None:
+        return ""
+    stated = spec.network.scaling.model_fields_set if spec.network.scaling else set()
+    defaults = Scaling()
+    return ", ".join(f"{name} {getattr(defaults, name):g}" for name in ("alpha", "beta", "gamma")
+                     if name not in stated and getattr(args, name) is None)
+
+
 def _scalable(spec: Spec) -> None:
     """Refuse a network whose MACs or params are zero: every ratio scaling reports is relative to them."""
     base = spec.analyze()
@@ -70,6 +81,10 @@ def cmd_scale(args: argparse.Namespace) -> int:
     if args.search:
         return run_search(spec, args)
     multipliers, phi = multipliers_from_args(spec, args)
+    assumed = borrowed_coefficients(spec, args)
+    if assumed:
+        print(f"note: {spec.name} states no compound coefficients (no scaling: {{alpha, beta, gamma}}), so --phi "
+              f"uses EfficientNet's {assumed}; give --alpha, --beta and --gamma to choose", file=sys.stderr)
     scaled, achieved = scale(spec, multipliers, name=args.name, divisor=args.divisor)
     report, base = scaled.analyze(), spec.analyze()
     source_dir = Path(spec.source.file).parent

@@ -166,3 +166,17 @@ def test_width_reaches_convs_inside_repeat_bodies(tmp_path: Path) -> None:
     # by hand: conv 3x3 3 -> 32 with bias, then 32 -> 32 (16 channels doubled, already a multiple of 8)
     assert scaled.analyze().params == (3 * 9 * 32 + 32) + (32 * 9 * 32 + 32)
     assert spec.analyze().params == (3 * 9 * 16 + 16) + (16 * 9 * 16 + 16)
+
+
+def test_phi_says_when_it_borrows_efficientnets_coefficients(capsys) -> None:
+    """ResNet-50 states no alpha, beta, gamma: --phi says it uses EfficientNet's (1.2, 1.1, 1.15) and how to choose;
+    EfficientNet-B0's own, or all three flags, need no note."""
+    assert main(["scale", str(SPECS / "resnet50.yaml"), "--phi", "1"]) == 0
+    note = [line for line in capsys.readouterr().err.splitlines() if line.startswith("note:")]
+    assert note == ["note: resnet50 states no compound coefficients (no scaling: {alpha, beta, gamma}), so --phi "
+                    "uses EfficientNet's alpha 1.2, beta 1.1, gamma 1.15; give --alpha, --beta and --gamma to choose"]
+    for command in (["scale", str(SPECS / "efficientnet_b0.yaml"), "--phi", "1"],
+                    ["scale", str(SPECS / "resnet50.yaml"), "--phi", "1", "--alpha", "1.1", "--beta", "1.1",
+                     "--gamma", "1.1"]):
+        assert main(command) == 0
+        assert "note:" not in capsys.readouterr().err
