@@ -259,8 +259,7 @@ def test_gallery_below_a_file_is_refused(tiny: Path) -> None:
     (tiny.parent / "file.txt").write_bytes(OLD)
     outcome = run_archspec(["gallery", str(tiny.parent), "--output-dir", str(tiny.parent / "file.txt")],
                            tiny.parent)
-    assert_refused(outcome, f"cannot write '{tiny.parent}/file.txt/gallery.md': '{tiny.parent}/file.txt' is not a "
-                            "folder")
+    assert_refused(outcome, f"cannot write into '{tiny.parent}/file.txt': it is not a folder")
     assert_intact(tiny.parent / "file.txt", OLD)
 
 
