@@ -203,31 +203,33 @@ def test_window_sum_equals_torchvision_attention_with_constant_weights(shift: in
     """WindowSum equals torchvision's ShiftedWindowAttention (three heads, a 5 x 9 map padded to 8 x 12) with zero
     query weights, key, value and output weights 1 / channels, no biases and ``attended`` for its softmax."""
     attention = ShiftedWindowAttention(6, [4, 4], [shift, shift], num_heads=3).double()
-    with torch.no_grad():
-        attention.qkv.weight.fill_(1 / 6)
-        attention.qkv.weight[:6].zero_()
-        attention.proj.weight.fill_(1 / 6)
-        for tensor in (attention.qkv.bias, attention.proj.bias, attention.relative_position_bias_table):
-            tensor.zero_()
-        x = torch.randint(0, 9, (2, 5, 9, 6)).double()
-        with mock.patch.object(F, "softmax", attended):
-            expected = attention(x)
+    constant_weights(attention.qkv, attention.proj, attention.relative_position_bias_table)
+    x = torch.randint(0, 9, (2, 5, 9, 6)).double()
+    with torch.no_grad(), mock.patch.object(F, "softmax", attended):
+        expected = attention(x)
     assert torch.allclose(WindowSum(attention)(x), expected, rtol=0, atol=1e-12)
+
+
+def constant_weights(qkv: nn.Linear, projection: nn.Linear, bias_table: torch.Tensor) -> None:
+    """An attention's linearised weights: zero queries, keys, values and output all 1 / channels, no biases and a
+    zero position-bias table."""
+    channels = projection.in_features
+    with torch.no_grad():
+        qkv.weight.fill_(1 / channels)
+        qkv.weight[:channels].zero_()
+        projection.weight.fill_(1 / channels)
+        for tensor in (qkv.bias, projection.bias, bias_table):
+            tensor.zero_()
 
 
 def test_group_sum_equals_torchvision_maxvit_attention_with_constant_weights() -> None:
     """GroupSum equals torchvision's MaxViT attention (two heads of 3 channels, groups of 4 tokens) with zero query
     weights, key, value and output weights 1 / channels, no biases and ``attended`` for its softmax."""
     attention = RelativePositionalMultiHeadAttention(6, 3, 4).double()
-    with torch.no_grad():
-        attention.to_qkv.weight.fill_(1 / 6)
-        attention.to_qkv.weight[:6].zero_()
-        attention.merge.weight.fill_(1 / 6)
-        for tensor in (attention.to_qkv.bias, attention.merge.bias, attention.relative_position_bias_table):
-            tensor.zero_()
-        x = torch.randint(0, 9, (2, 5, 4, 6)).double()
-        with mock.patch.object(F, "softmax", attended):
-            expected = attention(x)
+    constant_weights(attention.to_qkv, attention.merge, attention.relative_position_bias_table)
+    x = torch.randint(0, 9, (2, 5, 4, 6)).double()
+    with torch.no_grad(), mock.patch.object(F, "softmax", attended):
+        expected = attention(x)
     assert torch.allclose(GroupSum()(x), expected, rtol=0, atol=1e-12)
 
 

@@ -98,7 +98,7 @@ def entry(report: Report) -> dict[str, Any]:
         "source": reported.source if reported and reported.top1 is not None else None,
         # the accuracies' own dataset and input size, which an --image-size override does not change
         "dataset": reported.dataset if reported is not None and accuracy else None,
-        "accuracy_input": _pixels(measured_at or tuple(report.input_shape[1:])) if accuracy else None,
+        "accuracy_input": pixels(measured_at or tuple(report.input_shape[1:])) if accuracy else None,
         "accuracy_at_input": accuracy and measured_at in (None, *_sizes(tuple(report.input_shape))),
         "paper": f"{paper.title} ({paper.year})" if paper else None,
     }
@@ -109,7 +109,7 @@ def _sizes(shape: tuple[int, ...]) -> tuple[Any, ...]:
     return ((shape[1],) if shape[1] == shape[2] else ()) + ((shape[1], shape[2]),)
 
 
-def _pixels(resolution: int | tuple[int, ...]) -> str:
+def pixels(resolution: int | tuple[int, ...]) -> str:
     """``224 px``, or ``256x320 px`` for a non-square input."""
     sides = (resolution, resolution) if isinstance(resolution, int) else tuple(resolution)
     return f"{sides[0]} px" if sides[0] == sides[1] else f"{sides[0]}x{sides[1]} px"

@@ -10,7 +10,7 @@ from pathlib import Path
 from archspec.analysis.report import Report
 from archspec.api import Spec
 from archspec.backends.table import table
-from archspec.backends.text import field_summary, human, short_field
+from archspec.backends.text import field_summary, human, pixels, short_field
 from archspec.docs import markdown as md
 from archspec.errors import FieldPath
 from archspec.spec.schema import BlockItem, BlockRef, NetworkSpec, VariantSpec
@@ -53,9 +53,7 @@ def _top1(network: NetworkSpec) -> str:
 def _measured(network: NetworkSpec) -> str:
     """The dataset and input size of the network's reported accuracies: ``ImageNet-1k, 224 px``."""
     assert network.reported is not None
-    size = network.reported.resolution or network.input.resolution
-    sides = (size, size) if isinstance(size, int) else size
-    return f"{network.reported.dataset}, " + (f"{sides[0]} px" if sides[0] == sides[1] else f"{sides[0]}x{sides[1]} px")
+    return f"{network.reported.dataset}, {pixels(network.reported.resolution or network.input.resolution)}"
 
 
 def _twin(network: NetworkSpec) -> str | None:
