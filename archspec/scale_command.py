@@ -10,6 +10,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from archspec.analysis.report import Report
 from archspec.api import MAX_CLASSES, MAX_PIXELS, Spec, check_image_size, load
 from archspec.errors import SpecError
 from archspec.flags import integer, network_name, number, parse_assignments
@@ -109,33 +110,62 @@ def cmd_scale(args: argparse.Namespace) -> int:
 
 
 def run_search(spec: Spec, args: argparse.Namespace) -> int:
-    """The paper's step 1: candidates (alpha, beta, gamma) near the target, analysed at phi = 1, ranked."""
+    """The paper's step 1: candidates (alpha, beta, gamma) near the target, analysed at phi = 1, ranked; candidates
+    that round to the same network are listed once (the first of them), and scored once."""
     from archspec.backends.text import search_table
-    from archspec.transforms.search import grid, score_with_command
+    from archspec.transforms.search import grid
 
     candidates = grid(args.target, args.tolerance, args.step)
     base = spec.analyze()
-    results = []
-    for index, (alpha, beta, gamma) in enumerate(candidates, 1):
-        print(f"\r[{index}/{len(candidates)}] alpha={alpha:.2f} beta={beta:.2f} gamma={gamma:.2f}",
-              end="", file=sys.stderr, flush=True)
-        multipliers = Multipliers(exact(alpha), exact(beta), exact(gamma))
-        scaled, _ = scale(spec, multipliers, divisor=args.divisor)
-        report = scaled.analyze()
-        score = None
-        if args.score:
-            score = score_with_command(args.score, dump_spec(scaled.network, spec.source.data,
-                                                             Path(spec.source.file).parent, None),
-                                       Path(spec.source.file).parent)
-        results.append({"alpha": alpha, "beta": beta, "gamma": gamma, "product": alpha * beta**2 * gamma**2,
-                        "params": report.params, "macs": report.macs, "macs_ratio": report.macs / base.macs,
-                        "score": score})
-    print(file=sys.stderr)
-    key = (lambda r: -(r["score"] if r["score"] is not None else float("-inf"))) if args.score \
-        else (lambda r: abs(r["macs_ratio"] - args.target))
-    results.sort(key=key)
-    print(json.dumps(results[: args.top]) if args.json else search_table(results[: args.top], args.target))
+    results: dict[int, dict[str, Any]] = {}  # by the scaled network's structure
+    progress = sys.stderr.isatty()  # one line rewritten in place: a log or a pipe gets none
+    try:
+        for index, (alpha, beta, gamma) in enumerate(candidates, 1):
+            if progress:
+                print(f"\r[{index}/{len(candidates)}] alpha={alpha:.2f} beta={beta:.2f} gamma={gamma:.2f}",
+                      end="", file=sys.stderr, flush=True)
+            scaled, _ = scale(spec, Multipliers(exact(alpha), exact(beta), exact(gamma)), divisor=args.divisor)
+            report = scaled.analyze()
+            same = results.get(key := _structure(report))
+            if same is not None:
+                same["same_network"].append([alpha, beta, gamma])
+                continue
+            results[key] = {
+                "alpha": alpha, "beta": beta, "gamma": gamma, "product": alpha * beta**2 * gamma**2,
+                "params": report.params, "macs": report.macs, "macs_ratio": report.macs / base.macs,
+                "score": _score(spec, scaled, args.score), "same_network": []}
+    finally:
+        if progress:
+            print(file=sys.stderr)  # ends the progress line, before any error or the table
+    ranked = sorted(results.values(), key=(lambda r: -r["score"]) if args.score
+                    else (lambda r: abs(r["macs_ratio"] - args.target)))
+    if args.json:
+        print(json.dumps(ranked[: args.top]))
+        return 0
+    repeats = len(candidates) - len(ranked)
+    order = ("by the --score command's number, highest first" if args.score else
+             f"by how close the MACs ratio is to the target {args.target:g} alone (give --score CMD to rank by "
+             f"a measured figure, such as accuracy after a short training)")
+    print(f"{len(candidates)} candidates, {len(ranked)} different networks"
+          + (f" ({repeats} round to a network listed before them)" if repeats else "") + f"; ranked {order}")
+    print(search_table(ranked[: args.top], args.target))
     return 0
+
+
+def _structure(report: Report) -> int:
+    """A fingerprint of the network a candidate scales to: its layers, their shapes and costs (two multipliers
+    that round to the same repeats, channels and resolution give the same one)."""
+    return hash(tuple((node.name, node.kind, node.shape, node.cost) for node in report.graph))
+
+
+def _score(spec: Spec, scaled: Spec, command: str | None) -> float | None:
+    """The --score command's number for a candidate, or None without one."""
+    from archspec.transforms.search import score_with_command
+
+    if not command:
+        return None
+    folder = Path(spec.source.file).parent
+    return score_with_command(command, dump_spec(scaled.network, spec.source.data, folder, None), folder)
 
 
 def add_scale_command(sub: Any) -> None:

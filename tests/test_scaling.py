@@ -180,3 +180,24 @@ def test_phi_says_when_it_borrows_efficientnets_coefficients(capsys) -> None:
                      "--gamma", "1.1"]):
         assert main(command) == 0
         assert "note:" not in capsys.readouterr().err
+
+
+def test_search_lists_each_network_once_and_says_how_it_ranks(capsys) -> None:
+    """Depth multipliers 1.95 and 2.0 round EfficientNet-B0's repeats alike: one row, with the other counted;
+    without --score the line above the table says the ranking is closeness to the target alone."""
+    spec = str(SPECS / "efficientnet_b0.yaml")
+    assert main(["scale", spec, "--search", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    figures = [(r["params"], r["macs"]) for r in rows]
+    assert len(figures) == len(set(figures))
+    doubled = next(r for r in rows if r["beta"] == r["gamma"] == 1 and r["alpha"] in (1.95, 2.0))
+    assert [doubled["alpha"], *doubled["same_network"][0]] in ([1.95, 2.0, 1, 1], [2.0, 1.95, 1, 1])
+    assert main(["scale", spec, "--search", "--top", "3"]) == 0
+    first = capsys.readouterr().out.splitlines()[0]
+    assert "different networks" in first and "MACs ratio is to the target 2 alone" in first
+
+
+def test_a_failing_score_command_is_one_line_of_its_own(capsys) -> None:
+    spec = str(SPECS / "efficientnet_b0.yaml")
+    assert main(["scale", spec, "--search", "--step", "0.1", "--tolerance", "0.05", "--score", "false"]) == 2
+    assert capsys.readouterr().err.splitlines() == ["--score command exited 1 and printed no number: ''"]

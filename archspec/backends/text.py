@@ -1,4 +1,4 @@
-"""Plain-text rendering of a Report: the per-stage summary and the per-layer table."""
+"""Plain-text rendering of a Report: the per-stage summary, the library overview and comparison, the search table."""
 
 from __future__ import annotations
 
@@ -51,13 +51,11 @@ def _table(header: list[str], rows: list[list[str]], right: set[int]) -> list[st
     return [line(header), line(["-" * w for w in widths]), *map(line, rows)]
 
 
-def summary(report: Report, layers: bool = False) -> str:
-    """The per-stage (or per-layer) table followed by the totals."""
-    source = report.layers[1:] if layers else report.stages
-    header = ["layer" if layers else "stage", *(["op"] if layers else []), "output", "params", "MACs", "RF"]
-    rows = [[r.name, *([r.op] if layers else []), _shape(r.output_shape), f"{r.params:,}", f"{r.macs:,}",
-             field_text(r)] for r in source]
-    right = {len(header) - 3, len(header) - 2, len(header) - 1}
+def summary(report: Report) -> str:
+    """The per-stage table followed by the totals."""
+    header = ["stage", "output", "params", "MACs", "RF"]
+    rows = [[r.name, _shape(r.output_shape), f"{r.params:,}", f"{r.macs:,}", field_text(r)] for r in report.stages]
+    right = {2, 3, 4}
     rf = report.receptive_field
     lines = [f"{report.name}: input {_shape(report.input_shape)} -> output "
              + ", ".join(_shape(s) for s in report.output_shapes), ""]
@@ -142,8 +140,10 @@ def side_by_side(entries: list[dict[str, Any]]) -> str:
 
 def search_table(results: list[dict[str, Any]], target: float) -> str:
     """Candidates of the compound-coefficient search, best first."""
-    header = ["alpha", "beta", "gamma", "a*b^2*g^2", "params", "GMACs", f"MACs ratio (target {target:g})", "score"]
+    header = ["alpha", "beta", "gamma", "a*b^2*g^2", "params", "GMACs", f"MACs ratio (target {target:g})", "score",
+              "same network"]
     rows = [[f"{r['alpha']:.2f}", f"{r['beta']:.2f}", f"{r['gamma']:.2f}", f"{r['product']:.3f}",
              human(r["params"]), f"{r['macs'] / 1e9:.3f}", f"{r['macs_ratio']:.3f}",
-             "" if r["score"] is None else f"{r['score']:g}"] for r in results]
+             "" if r["score"] is None else f"{r['score']:g}",
+             f"+{len(r['same_network'])} more" if r.get("same_network") else ""] for r in results]
     return "\n".join(_table(header, rows, set(range(len(header)))))
