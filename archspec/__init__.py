@@ -5,7 +5,7 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
-from archspec.api import Spec, create_model, load
+from archspec.api import Spec, create_model, load, summary
 from archspec.errors import ArchspecError, GraphError, SpecError, WeightsError
 from archspec.library import list_models
 
@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from archspec.backends.weights import transfer_weights
 
 __all__ = ["ArchspecError", "GraphError", "Spec", "SpecError", "WeightsError", "create_model", "list_models", "load",
-           "load_weights", "param_groups", "save_weights", "transfer_weights"]
+           "load_weights", "param_groups", "save_weights", "summary", "transfer_weights"]
 __version__ = "0.1.0"
 
 # functions that need torch, imported on first use so that ``import archspec`` stays light
@@ -28,3 +28,8 @@ def __getattr__(name: str) -> Any:
     if name in _LAZY:
         return getattr(import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'archspec' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    """The public names (the torch helpers too, before their first use), for ``dir`` and tab completion."""
+    return sorted({*__all__, "__version__"})

@@ -6,7 +6,7 @@ import hashlib
 import json
 import math
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property, partial
 from pathlib import Path as FsPath
@@ -18,13 +18,16 @@ from archspec.errors import GraphError, SpecError
 from archspec.ir.build import Builder
 from archspec.ir.graph import Graph
 from archspec.ir.verify import verify
-from archspec.library import find_spec
+from archspec.library import default_library, find_spec, is_library_name
 from archspec.spec.load import read_head, read_spec
 from archspec.spec.schema import BlockRef, NetworkSpec
 from archspec.spec.source import Source, read_yaml
 
 if TYPE_CHECKING:
+    import graphviz
+
     from archspec.backends.network import Network
+    from archspec.backends.summary import Summary
 
 MAX_CLASSES = 1_000_000
 MAX_PIXELS = 16384  # the schema's largest resolution
@@ -106,6 +109,19 @@ class Spec:
     def analyze(self) -> Report:
         """Shapes, parameters, MACs/FLOPs, activation memory and receptive fields, without running a tensor."""
         return make_report(self.graph)
+
+    def diagram(self, level: str = "block", expand: bool = False, edge_shapes: bool = False) -> graphviz.Digraph:
+        """The network as a Graphviz digraph, as ``archspec draw`` draws it (``level``: stage, block or layer;
+        notebooks display it as SVG)."""
+        from archspec.backends.diagram import diagram
+
+        return diagram(self.graph, level, expand, edge_shapes)
+
+    def __repr__(self) -> str:
+        return f"<Spec {self.name} from {self.file or self.source.file}>"
+
+    def _repr_html_(self) -> str:
+        return summary(self, depth=1)._repr_html_()
 
     def check_memory(self, limit: int | None = None) -> None:
         """Refuse, before anything is allocated, a network whose weights or activations exceed ``limit`` bytes
@@ -230,3 +246,40 @@ def create_model(name: str | FsPath, *, num_classes: int | None = None, image_si
     weights = model.state_dict()
     features.load_state_dict({key: weights[key] for key in features.state_dict()})
     return features
+
+
+def summary(network: Spec | str | os.PathLike[str] | Any, *, depth: int | None = 3,
+            columns: Sequence[str] | str | None = None, dtype: str = "float32") -> Summary:
+    """The layer table of a network (torchinfo's ``summary``, without running it): a ``Spec``, a spec file or
+    library name, or a module ``Spec.build`` compiled; one row per module down to ``depth`` (1: the stages and
+    the head's layers; None: every layer), with ``columns`` of ``summary.COLUMNS`` (default all) and sizes at
+    ``dtype``. ``str()`` is the text table; ``to_csv()``, ``to_dict()`` and notebooks' HTML give the same rows."""
+    from archspec.backends.summary import make_summary
+
+    if isinstance(network, Spec):
+        report = network.analyze()
+    elif isinstance(network, str | os.PathLike):
+        report = load(os.fspath(network)).analyze()
+    else:
+        from archspec.backends.network import compiled_from
+
+        graph = compiled_from(network) or _library_graph(network)
+        if not isinstance(graph, Graph):
+            compiled = getattr(network, "spec_name", None)
+            raise SpecError(f"summary: expected a Spec, a spec file, a library network name or a module that "
+                            f"Spec.build compiled, got {type(network).__name__}"
+                            + (f" (a copy of {compiled!r} built with other settings than the library's: pass the spec)"
+                               if compiled else ""))
+        report = make_report(graph)
+    return make_summary(report, depth, columns, dtype)
+
+
+def _library_graph(network: Any) -> Graph | None:
+    """The analysed graph of the library spec a copied or reloaded module was compiled from, if its hash is that
+    spec's (a copy keeps the spec's name and hash, not its graph)."""
+    name, digest = getattr(network, "spec_name", None), getattr(network, "spec_hash", None)
+    path = default_library() / f"{name}.yaml"
+    if not isinstance(name, str) or not is_library_name(name) or not path.is_file():
+        return None
+    spec = load(path)
+    return spec.graph if spec.content_hash == digest else None

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from archspec.api import MAX_CLASSES, MAX_PIXELS, Spec, load
 from archspec.backends.onnx_export import MAX_OPSET, MIN_OPSET
+from archspec.backends.summary import COLUMNS, DTYPE_BYTES, MAX_DEPTH
 from archspec.errors import EXIT_USAGE, ArchspecError, SpecError, printable
 from archspec.flags import integer, parse_assignments, size
 from archspec.library import default_library, library_files
@@ -70,6 +71,7 @@ def _compile(spec: Spec, args: argparse.Namespace) -> nn.Module:
 
 def cmd_build(args: argparse.Namespace) -> int:
     """Analyse a spec, print its summary (or JSON), optionally save the compiled module."""
+    from archspec.backends.summary import make_summary
     from archspec.backends.text import summary
 
     if args.output and not args.output.endswith((".pt", ".pth", ".safetensors")):
@@ -78,7 +80,11 @@ def cmd_build(args: argparse.Namespace) -> int:
         check_target(args.output)
     spec = _load(args)
     report = spec.analyze()
+    layers = make_summary(report, args.depth, args.columns, args.dtype)
     data = report.to_dict()
+    # JSON and CSV: one row per layer, or the table's rows when a --depth cuts it
+    machine = layers if args.depth is not None else layers.leaves()
+    data["layers"] = [row.to_dict() for row in machine.rows]
     notes = []
     if args.output or args.weights is not None or args.freeze_until is not None:
         model = _compile(spec, args)
@@ -99,8 +105,11 @@ def cmd_build(args: argparse.Namespace) -> int:
                          f"to {args.output}")
     if args.json:
         print(json.dumps(data))
+    elif args.csv:
+        print(machine.to_csv(), end="")
     else:
-        print("\n\n".join([summary(report, layers=args.layers), *notes]))
+        per_layer = args.layers or args.depth is not None or args.columns is not None
+        print("\n\n".join([str(layers) if per_layer else summary(report), *notes]))
     return 0
 
 
@@ -258,8 +267,19 @@ def make_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     common = _spec_options()
     build = sub.add_parser("build", parents=[common], help="analyse a spec and print its summary")
-    build.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
-    build.add_argument("--layers", action="store_true", help="one row per layer instead of per stage")
+    output = build.add_mutually_exclusive_group()
+    output.add_argument("--json", action="store_true",
+                        help="print one JSON object instead of the table (its layers as --csv's rows)")
+    output.add_argument("--csv", action="store_true",
+                        help="print the layer rows as CSV: one per layer, or the table's with --depth")
+    build.add_argument("--layers", action="store_true",
+                       help="the layer summary (stage, block, layer, indented) instead of one row per stage")
+    build.add_argument("--depth", type=integer("--depth", 1, MAX_DEPTH), metavar="N",
+                       help="the layer summary down to depth N (1: stages and the head's layers)")
+    build.add_argument("--columns", metavar="LIST",
+                       help=f"the layer summary's columns, comma-separated (default all: {','.join(COLUMNS)})")
+    build.add_argument("--dtype", default="float32", choices=list(DTYPE_BYTES),
+                       help="the number type that weight and activation sizes are given for (default float32)")
     build.add_argument("-o", "--output", metavar="FILE.{pt,safetensors}",
                        help="save the compiled module: .pt the whole module, .safetensors its weights")
     _module_options(build)

@@ -399,7 +399,8 @@ def test_report_of_large_figures_is_json(tmp_path: Path) -> None:
     data = json.loads(json.dumps(spec.analyze().to_dict()))
     assert data["receptive_field"]["stride"] == [2**60, 2**60]
     assert data["params"] == 60 * 2  # one weight and one bias each
-    assert data["layers"][-1]["receptive_field"]["stride"] == [2**60, 2**60]
+    rows = json.loads(archspec.summary(spec, depth=None).to_json())["rows"]
+    assert rows[-1]["receptive_field"]["stride"] == [2**60, 2**60] and rows[-1]["leaf"]
 
 
 def test_reserved_names_are_torchs_public_module_attributes() -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
-from functools import cached_property
+from html import escape
 from typing import Any
 
 from archspec.analysis.receptive_field import headline_field
@@ -67,17 +67,26 @@ class Report:
     stages: list[Row]
     graph: Graph = field(repr=False, compare=False)
 
-    @cached_property
-    def layers(self) -> list[Row]:
-        """One row per node (the input first), built on first use."""
-        return [Row(node.name, node.kind, list(node.shape), node.cost.params, node.cost.buffers, node.cost.macs,
-                    node.cost.other_ops, field_data(node.rf)) for node in self.graph]
+    def __repr__(self) -> str:
+        outputs = ", ".join("x".join(map(str, shape)) for shape in self.output_shapes)
+        return (f"<Report {self.name}: {self.params:,} params, {self.macs / 1e9:.3f} GMACs, "
+                f"input {'x'.join(map(str, self.input_shape))} -> {outputs}>")
+
+    def _repr_html_(self) -> str:
+        """The stages and totals as an HTML table, which notebooks display (``archspec.summary``: per layer)."""
+        cells = [["stage", "output", "params", "MACs"],
+                 *([r.name, "x".join(map(str, r.output_shape)), f"{r.params:,}", f"{r.macs:,}"] for r in self.stages),
+                 ["total", "x".join(map(str, self.output_shape)), f"{self.params:,}", f"{self.macs:,}"]]
+        tags = ["th", *["td"] * (len(cells) - 1)]
+        body = "".join("<tr>" + "".join(f'<{t} style="text-align:{"left" if i < 2 else "right"}">{escape(c)}</{t}>'
+                                        for i, c in enumerate(row)) + "</tr>"
+                       for t, row in zip(tags, cells, strict=True))
+        return f"<table><caption>{escape(repr(self))}</caption>{body}</table>"
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data for JSON."""
         data = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("graph", "stages")}
-        return {**data, "stages": [row.to_dict() for row in self.stages],
-                "layers": [row.to_dict() for row in self.layers]}
+        return {**data, "stages": [row.to_dict() for row in self.stages]}
 
 
 def make_report(graph: Graph) -> Report:

@@ -140,6 +140,13 @@ class _Digraph(graphviz.Digraph):
     _quote = staticmethod(lambda name: quoting.quote(graphviz.escape(name)))
     _quote_edge = _quote
 
+    def _repr_mimebundle_(self, include: object = None, exclude: object = None, **_: object) -> dict[str, str]:
+        return {"image/svg+xml": self._repr_svg_()}
+
+    def _repr_svg_(self) -> str:
+        """The diagram as SVG, which notebooks display."""
+        return render(self, "svg").decode()
+
 
 def _stages(graph: Graph) -> Drawing:
     drawing = Drawing(graph)

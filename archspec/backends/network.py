@@ -31,14 +31,6 @@ class FeatureInfo(list[dict[str, Any]]):
         return [entry["module"] for entry in self]
 
 
-def _scope_output(graph: Graph, members: list[Node]) -> Node | None:
-    """The one node of a scope whose output the rest of the network reads, or None when there is not one."""
-    inside = {node.name for node in members}
-    leaving = [node for node in members
-               if node.name in graph.outputs or any(user not in inside for user in graph.users(node.name))]
-    return leaving[-1] if len(leaving) == 1 else None
-
-
 def feature_info(graph: Graph) -> FeatureInfo:
     """The feature map at the end of the stem and of each row (side rows and token sequences left out)."""
     by_scope: dict[str, list[Node]] = {}  # a stage's nodes are those its name prefixes: one pass, not one per stage
@@ -48,7 +40,7 @@ def feature_info(graph: Graph) -> FeatureInfo:
     for stage in graph.stages.values():
         if stage.name == "head" or stage.name not in by_scope:
             continue
-        end = _scope_output(graph, by_scope[stage.name])
+        end = graph.scope_output(by_scope[stage.name])
         if end is None or len(end.shape) != 3 or end.name in graph.outputs[1:]:
             continue
         entries.append({"num_chs": end.shape[0], "reduction": end.rf.stride[0], "module": stage.name,
@@ -107,6 +99,19 @@ class Scope(fx.GraphModule):
 _PARTS: weakref.WeakKeyDictionary[nn.Module, dict[str, Callable[..., Any]]] = weakref.WeakKeyDictionary()
 
 
+# the IR each network was compiled from, for archspec.summary(model): beside it, not in it, since a pickle or a
+# copy of the module should not carry the graph (copies find their library spec by name and hash instead)
+_GRAPHS: weakref.WeakKeyDictionary[nn.Module, Graph] = weakref.WeakKeyDictionary()
+
+
+def compiled_from(model: object) -> Graph | None:
+    """The analysed graph ``model`` was compiled from, if it is a network compiled in this process (not a copy)."""
+    try:
+        return _GRAPHS.get(model)  # type: ignore[arg-type]
+    except TypeError:  # not weak-referenceable: not a module
+        return None
+
+
 class Network(Scope):
     """A compiled network: a module tree mirroring the spec, with generated forward code and timm's interface.
 
@@ -121,6 +126,10 @@ class Network(Scope):
     classifier_name: str | None
     features_node: str
     stage_modules: dict[str, list[str]]
+
+    def remember(self, graph: Graph) -> None:
+        """Keep the graph the network was compiled from (see ``compiled_from``)."""
+        _GRAPHS[self] = graph
 
     def record(self, facts: dict[str, Any]) -> None:
         """Set the recorded facts as attributes that copies keep."""

@@ -258,4 +258,5 @@ def to_module(graph: Graph, *, initialise: bool = True, outputs: list[str] | Non
         "features_node": compiler.top[features].name,
         "stage_modules": stage_modules,
     })
+    model.remember(graph)
     return model

@@ -13,7 +13,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from archspec.errors import FieldPath, GraphError, Site, SpecError
-from archspec.ir.graph import About, Graph, Node, Stage, collection_paused
+from archspec.ir.graph import About, BlockCall, Graph, Node, Stage, collection_paused
 from archspec.ir.scope import Namer, Scope, attrs_key, qualify
 from archspec.ops import OPS
 from archspec.ops.base import Op, ShapeError
@@ -357,6 +357,8 @@ class Builder(ItemVisitor[Flow, str]):
                 where = Site(ref.source, (*ref.path, "params", param))
                 values[param] = self._value(default, defaults, where.path, where)
                 origins[param] = where
+        self.graph.calls[name] = BlockCall(kind, {param: values[param] for param in args
+                                                  if param in ref.definition.params})
         body_scope = replace(defaults, block=scope.block or name)
         return self._item(ref.definition.body, x, body_scope, (*ref.path, "body"))
 

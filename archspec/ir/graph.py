@@ -150,6 +150,14 @@ class About:
     parameters: dict[str, int | float] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class BlockCall:
+    """One use of a block: its name and the arguments its call site gave (evaluated, in the order written)."""
+
+    block: str
+    args: Mapping[str, Any] = field(default_factory=dict)
+
+
 @dataclass
 class Graph:
     """A network as a DAG of Nodes, with its input, main output and side outputs.
@@ -165,6 +173,7 @@ class Graph:
     input: str = "input"
     outputs: list[str] = field(default_factory=list)
     stages: dict[str, Stage] = field(default_factory=dict)  # in network order: stem, table rows, head
+    calls: dict[str, BlockCall] = field(default_factory=dict)  # block instances by the scope their nodes share
     _digraph: nx.DiGraph | None = field(default=None, repr=False)
     _memory: Memory | None = field(default=None, repr=False)
     _users: dict[str, list[str]] = field(default_factory=dict, repr=False)
@@ -250,6 +259,14 @@ class Graph:
     def users(self, name: str) -> list[str]:
         """Names of the nodes consuming ``name``'s output, in graph order (once per input they read it as)."""
         return self._users[name]
+
+    def scope_output(self, members: list[Node]) -> Node | None:
+        """The one node of ``members`` whose output the rest of the network reads, or None when there is not
+        one."""
+        inside = {node.name for node in members}
+        leaving = [node for node in members
+                   if node.name in self.outputs or any(user not in inside for user in self.users(node.name))]
+        return leaving[-1] if len(leaving) == 1 else None
 
     @property
     def output(self) -> Node:
