@@ -106,10 +106,7 @@ _GRAPHS: weakref.WeakKeyDictionary[nn.Module, Graph] = weakref.WeakKeyDictionary
 
 def compiled_from(model: object) -> Graph | None:
     """The analysed graph ``model`` was compiled from, if it is a network compiled in this process (not a copy)."""
-    try:
-        return _GRAPHS.get(model)  # type: ignore[arg-type]
-    except TypeError:  # not weak-referenceable: not a module
-        return None
+    return _GRAPHS.get(model) if isinstance(model, nn.Module) else None
 
 
 class Network(Scope):
