@@ -18,13 +18,12 @@ $(STAMP): pyproject.toml Makefile
 demo: $(STAMP)
 	$(VENV)/bin/archspec build specs/efficientnet_b0.yaml
 
-# the suite on two pytest-xdist workers (the two cores), then the networks above 100 M parameters in one process
-# on their own, so that two of them never share the memory (tests/library.py: by_network)
+# the suite on two pytest-xdist workers (the two cores); the networks above 100 M parameters share one worker, one
+# after the other, so that two of them never share the memory (tests/library.py: by_network)
 test: $(STAMP)
 	$(VENV)/bin/ruff check archspec tests benchmarks examples
 	$(PY) -m mypy
-	$(PY) -m pytest -q -n 2 --dist loadgroup --durations=10 -m "not large"
-	$(PY) -m pytest -q --durations=10 -m large
+	$(PY) -m pytest -q -n 2 --dist loadgroup --durations=10
 
 bench: $(STAMP)
 	$(PY) -m pip install -q -e '.[bench]'

@@ -24,7 +24,7 @@ __all__ = ["LIBRARY", "SPECS", "check_module_flops", "load", "node_shapes", "ref
 SPECS = Path(__file__).resolve().parent.parent / "archspec" / "specs"  # the checkout's specs/ links here
 LIBRARY = [path.stem for path in library_files(SPECS)]
 SIZES = (32, 56, 64, 96, 112, 128, 160, 224, 299)
-LARGE = 100_000_000  # parameters: networks above this run alone, after the rest (the memory peak is theirs)
+LARGE = 100_000_000  # parameters: networks above this run one after the other, on one worker (the memory peak)
 
 
 @cache
@@ -88,9 +88,14 @@ def published_macs(spec: archspec.Spec) -> list[tuple[str, float, int]]:
 
 def by_network(names: list[str]) -> list:
     """``names`` as pytest parameters that keep each network's tests on one pytest-xdist worker (its fixtures are
-    built once), with networks above LARGE parameters marked ``large`` (``make test`` runs those on their own)."""
-    return [pytest.param(n, marks=[pytest.mark.xdist_group(n)]
-                         + ([pytest.mark.large] if load(n).analyze().params > LARGE else [])) for n in names]
+    built once); the networks above LARGE parameters, marked ``large``, share one group, so that two of them
+    never run at once (the other worker runs the rest beside them: at most one large network in memory)."""
+    params = []
+    for name in names:
+        large = load(name).analyze().params > LARGE
+        params.append(pytest.param(name, marks=[pytest.mark.xdist_group("large" if large else name),
+                                                *([pytest.mark.large] if large else [])]))
+    return params
 
 
 def with_reference(names: list[str]) -> list[str]:
