@@ -167,6 +167,8 @@ def _overview(args: argparse.Namespace, paths: list[str], render: Callable[..., 
     entries, failed = _entries(args, paths)
     key = getattr(args, "sort", None) or "name"
     entries.sort(key=lambda e: (e[key] is None, e[key] if key == "name" else -(e[key] or 0)))
+    if key == "receptive_field":  # a global field is larger than any local one
+        entries.sort(key=lambda e: not e["rf_global"])
     if key == "top1":  # accuracies on different datasets do not compare: ImageNet-1k's first, then each other's
         entries.sort(key=lambda e: (e["dataset"] is None, e["dataset"] != "ImageNet-1k", e["dataset"] or ""))
     print(json.dumps(entries) if args.json else render(entries))

@@ -401,3 +401,24 @@ def test_squeeze_excitation_keeps_the_local_field_and_flags_global_context(tmp_p
     assert_fields("torch SE between convs", footprint_fields(module, (1, 32, 32)), ((5, 1, 2), (5, 1, 2), True))
     module = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.Conv2d(4, 4, 3, padding=1))
     assert_fields("torch convs", footprint_fields(module, (1, 32, 32)), ((5, 1, 2), (5, 1, 2), False))
+
+
+def test_attention_through_a_residual_add_makes_the_headline_global() -> None:
+    """ViT-B/16: every token of torchvision's encoder output depends on every pixel (the gradient of one patch
+    token is nonzero over the whole image), so the encoder blocks' adds and the headline are global; the patch
+    embedding keeps its 16 px field. A pooled gate (EfficientNet's squeeze-excitation) stays global context."""
+    reference = torchvision.models.vit_b_16().eval()
+    x = torch.randn(1, 3, 224, 224, requires_grad=True)
+    tokens = reference.encoder(torch.cat([reference.class_token, reference._process_input(x)], dim=1))
+    (tokens[0, 1] * torch.randn(768)).sum().backward()  # not a plain sum: a layer-normed token sums to zero
+    assert bool((x.grad.abs().sum(1) > 0).all())
+    spec = load("vit_b_16")
+    graph, report = spec.graph, spec.analyze()
+    assert graph["encoder.0.add"].rf.is_global and graph["encoder.11.add_1"].rf.is_global
+    assert not graph["stem.conv_proj"].rf.is_global and graph["stem.conv_proj"].rf.size == (16, 16)
+    assert report.receptive_field["global"]
+    assert "receptive field global: every position sees the whole image (attention), stride 16" in str(
+        archspec.summary(spec))
+    effnet = load("efficientnet_b0").analyze().receptive_field
+    assert not effnet["global"] and effnet["global_context"] and effnet["size"] == [851, 851]
+    assert not load("resnet50").analyze().receptive_field["global"]

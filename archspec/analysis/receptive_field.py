@@ -6,8 +6,9 @@ with kernel k, stride s, padding q and dilation d gives position p the union of 
 p*s - q + (k-1)*d. Attention within windows that partition the map (Swin) gives each position the union of its
 window's positions, so a position's field depends on its place in the window and P becomes a multiple of the
 window. Merges take the union of their inputs' fields (branches are aligned by position), and global ops
-(global pooling, attention, flattening a map) make the field global. Ops whose output depends on the whole image
-besides their local window (squeeze-excitation) keep the local field and set ``global_context``.
+(global pooling, attention, flattening a map) make the field global, and so does a merge with a global input
+that still has many positions (a residual add after attention). Ops whose output depends on the whole image
+besides their local window (squeeze-excitation, a pooled gate) keep the local field and set ``global_context``.
 """
 
 from __future__ import annotations
@@ -97,7 +98,10 @@ def annotate_receptive_fields(graph: Graph) -> None:
         merged = [_union(list(axis)) for axis in zip(*(_axes(f) for f in local), strict=True)]
         rule = node.op.window(node.attrs, [graph[i].shape for i in node.inputs])
         context = any(f.global_context or f.is_global for f in fields) or node.op.global_context
-        if rule.kind is Window.GLOBAL or all(f.is_global for f in fields):
+        # a global input that still has many positions (attention's output, not a pooled gate) reaches every
+        # output position through the merge: x + attention(x) is global, x * gate(pool(x)) is global context
+        spread = any(f.is_global and is_spread(graph[name].shape) for name, f in zip(node.inputs, fields, strict=True))
+        if rule.kind is Window.GLOBAL or all(f.is_global for f in fields) or spread:
             node.rf = _field(node, merged, True, True)
         elif rule.kind is Window.IDENTITY:
             node.rf = _field(node, merged, context)
@@ -105,11 +109,17 @@ def annotate_receptive_fields(graph: Graph) -> None:
             node.rf = _field(node, [_transfer(axis, rule, i) for i, axis in enumerate(merged)], context)
 
 
+def is_spread(shape: tuple[int, ...]) -> bool:
+    """Whether a tensor still has several positions: a map larger than 1x1, or a sequence of tokens."""
+    return (len(shape) == 3 and shape[1] * shape[2] > 1) or (len(shape) == 2 and shape[0] > 1)
+
+
 def headline_field(graph: Graph) -> ReceptiveField:
-    """The field of the last node on the main path whose field is still local (the last spatial feature map)."""
+    """The field of the last spatial feature map (or token sequence) on the main path: the last node whose field
+    is local, or later, one that attention made global while it still has many positions (ViT's tokens)."""
     main = graph.ancestors(graph.outputs[0])
     last = graph[graph.input].rf
     for node in graph:
-        if node.name in main and not node.rf.is_global:
+        if node.name in main and (not node.rf.is_global or is_spread(node.shape)):
             last = node.rf
     return last

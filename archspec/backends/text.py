@@ -34,8 +34,12 @@ def short_field(rf: dict[str, Any]) -> str:
 
 
 def field_summary(rf: dict[str, Any]) -> str:
-    """The headline receptive field in words: ``435 px, stride 32, padding 217`` (``HxW`` when not square)."""
+    """The headline receptive field in words: ``435 px, stride 32, padding 217`` (``HxW`` when not square);
+    ``global (...)`` where attention lets every position see the whole image."""
     size, stride, pad = rf["size"], rf["stride"], rf["padding"]
+    if rf["global"]:
+        strides = str(stride[0]) if stride[0] == stride[1] else _shape(stride)
+        return f"global: every position sees the whole image (attention), stride {strides}"
     if size[0] == size[1] and stride[0] == stride[1] and pad[0] == pad[1]:
         return f"{size[0]} px, stride {stride[0]}, padding {pad[0]}"
     return f"{_shape(size)} px, stride {_shape(stride)}, padding {_shape(pad)}"
@@ -90,6 +94,7 @@ def entry(report: Report) -> dict[str, Any]:
         "flops": report.flops,
         "activations": report.activations,
         "receptive_field": report.receptive_field["size"][0],
+        "rf_global": report.receptive_field["global"],
         "rf_stride": report.receptive_field["stride"][0],
         "top1": reported.top1 if reported else None,
         "top5": reported.top5 if reported else None,
@@ -121,9 +126,13 @@ def accuracy(e: dict[str, Any], key: str = "top1") -> str:
 def overview(entries: list[dict[str, Any]]) -> str:
     """One row per network: params, MACs, receptive field, reported top-1 and its source."""
     header = ["network", "input", "params", "GMACs", "RF", "top-1", "source of top-1"]
-    rows = [[e["name"], e["input"], human(e["params"]), f"{e['macs'] / 1e9:.3f}", str(e["receptive_field"]),
+    rows = [[e["name"], e["input"], human(e["params"]), f"{e['macs'] / 1e9:.3f}", _field_cell(e),
              accuracy(e), e["source"] or ""] for e in entries]
     return "\n".join(_table(header, rows, {2, 3, 4, 5}))
+
+
+def _field_cell(e: dict[str, Any], unit: str = "") -> str:
+    return "global" if e["rf_global"] else f"{e['receptive_field']}{unit}"
 
 
 def side_by_side(entries: list[dict[str, Any]]) -> str:
@@ -131,7 +140,7 @@ def side_by_side(entries: list[dict[str, Any]]) -> str:
     fields = [("input", lambda e: e["input"]), ("params", lambda e: f"{e['params']:,}"),
               ("MACs", lambda e: f"{e['macs']:,}"), ("FLOPs (2 x MACs)", lambda e: f"{e['flops']:,}"),
               ("activations / sample", lambda e: f"{e['activations']:,}"),
-              ("receptive field", lambda e: f"{e['receptive_field']} px / stride {e['rf_stride']}"),
+              ("receptive field", lambda e: f"{_field_cell(e, ' px')} / stride {e['rf_stride']}"),
               ("top-1 (reported)", accuracy), ("top-5 (reported)", lambda e: accuracy(e, "top5"))]
     header = ["", *(e["name"] for e in entries)]
     rows = [[label, *(get(e) for e in entries)] for label, get in fields]
