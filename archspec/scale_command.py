@@ -54,6 +54,23 @@ def multipliers_from_args(spec: Spec, args: argparse.Namespace) -> tuple[Multipl
     return replace(multipliers, **updates), phi
 
 
+def _variant(spec: Spec, args: argparse.Namespace) -> tuple[Spec, Multipliers, str | None]:
+    """--variant NAME: the spec with the variant's variables, its multipliers and its name (--name wins); it takes
+    no other scaling flag, since the table gives all three dimensions."""
+    variants = spec.network.scaling.variants if spec.network.scaling else {}
+    if args.variant not in variants:
+        known = ", ".join(variants) or "none: its scaling: section has no variants"
+        raise SpecError(f"--variant: {spec.name} has no variant {args.variant!r} (variants: {known})")
+    given = [f"--{flag.replace('_', '-')}" for flag in ("phi", "alpha", "beta", "gamma", "depth", "width",
+                                                        "resolution", "image_size") if getattr(args, flag) is not None]
+    if given:
+        raise SpecError(f"--variant {args.variant} sets depth, width and resolution from the spec's table; it takes "
+                        f"no {given[0]}")
+    variant = variants[args.variant]
+    multipliers = Multipliers(exact(variant.depth), exact(variant.width), image_size=variant.image_size)
+    return spec.with_overrides(variables=dict(variant.variables)), multipliers, args.name or variant.name
+
+
 def borrowed_coefficients(spec: Spec, args: argparse.Namespace) -> str:
     """``alpha 1.2, ...``: the coefficients --phi takes from EfficientNet's defaults because neither the spec's
     ``scaling:`` nor a flag gives them; empty when none is."""
@@ -81,16 +98,23 @@ def cmd_scale(args: argparse.Namespace) -> int:
     _scalable(spec)
     if args.search:
         return run_search(spec, args)
-    multipliers, phi = multipliers_from_args(spec, args)
+    name = args.name
+    if args.variant is not None:
+        spec, multipliers, name = _variant(spec, args)
+        phi = None
+    else:
+        multipliers, phi = multipliers_from_args(spec, args)
     assumed = borrowed_coefficients(spec, args)
     if assumed:
         print(f"note: {spec.name} states no compound coefficients (no scaling: {{alpha, beta, gamma}}), so --phi "
               f"uses EfficientNet's {assumed}; give --alpha, --beta and --gamma to choose", file=sys.stderr)
-    scaled, achieved = scale(spec, multipliers, name=args.name, divisor=args.divisor)
+    scaled, achieved = scale(spec, multipliers, name=name, divisor=args.divisor, phi=phi)
     report, base = scaled.analyze(), spec.analyze()
     source_dir = Path(spec.source.file).parent
-    target_dir = Path(args.output).parent if args.output else source_dir
-    text = dump_spec(scaled.network, spec.source.data, source_dir, target_dir)
+    if args.output:
+        text = dump_spec(scaled.network, spec.source.data, source_dir, Path(args.output).parent)
+    else:
+        text = _printed_spec(scaled, spec, source_dir)
     outcome = ScalingOutcome(multipliers, achieved, phi, base.macs, report.macs, base.params, report.params)
     if args.output:
         write_atomically(args.output, lambda tmp: Path(tmp).write_text(text))
@@ -107,6 +131,17 @@ def cmd_scale(args: argparse.Namespace) -> int:
         print(text, end="")
         print(outcome.describe(), file=sys.stderr)
     return 0
+
+
+def _printed_spec(scaled: Spec, spec: Spec, source_dir: Path) -> str:
+    """The scaled spec as printed: most often redirected into the working folder (``scale ... > b1.yaml``), so its
+    imports are written to resolve from there, or, where they cannot, as the original wrote them (with a note)."""
+    try:
+        return dump_spec(scaled.network, spec.source.data, source_dir, Path.cwd())
+    except SpecError as exc:
+        print(f"note: {exc.message}; the imports are written as in {spec.source.file}, which they resolve from",
+              file=sys.stderr)
+        return dump_spec(scaled.network, spec.source.data, source_dir, source_dir)
 
 
 def run_search(spec: Spec, args: argparse.Namespace) -> int:
@@ -187,6 +222,9 @@ def add_scale_command(sub: Any) -> None:
                            metavar=name[0].upper(), help=f"{what}, up to 100")
     scale.add_argument("--image-size", type=integer("--image-size", 1, MAX_PIXELS), metavar="PX",
                        help="set the scaled input resolution")
+    scale.add_argument("--variant", metavar="NAME",
+                       help="a released scaled network from the spec's scaling: variants table (EfficientNet-B0: b1 "
+                            "to b7, which are that table, not alpha^phi, beta^phi, gamma^phi)")
     scale.add_argument("--divisor", type=integer("--divisor", 1, MAX_DIVISOR),
                        help="round channels to a multiple of this, up to 1024 (default: the spec's, 8)")
     scale.add_argument("--name", type=network_name, help="name of the scaled network (default: <name>_scaled)")

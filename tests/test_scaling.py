@@ -82,7 +82,10 @@ def test_scaling_by_one_is_the_identity(name: str) -> None:
     spec = load(name)
     scaled, achieved = scale(spec, Multipliers())
     for field in STRUCTURE:
-        assert getattr(scaled.network, field) == getattr(spec.network, field), field
+        expected = getattr(spec.network, field)
+        if field == "scaling" and expected is not None:  # a variants table is relative to the original: dropped
+            expected = expected.model_copy(update={"variants": {}})
+        assert getattr(scaled.network, field) == expected, field
     assert (achieved.depth, achieved.width, achieved.resolution) == (1.0, 1.0, 1.0)
 
 
@@ -201,3 +204,61 @@ def test_a_failing_score_command_is_one_line_of_its_own(capsys) -> None:
     spec = str(SPECS / "efficientnet_b0.yaml")
     assert main(["scale", spec, "--search", "--step", "0.1", "--tolerance", "0.05", "--score", "false"]) == 2
     assert capsys.readouterr().err.splitlines() == ["--score command exited 1 and printed no number: ''"]
+
+
+def test_a_printed_scaled_spec_builds_in_the_working_folder(tmp_path: Path, monkeypatch, capsys) -> None:
+    """``scale specs/net.yaml --phi 1 > b1.yaml`` from a project folder: the imports resolve from where the
+    shell wrote the file (they were written relative to specs/, as the original has them)."""
+    project = tmp_path / "project"
+    library_copy(project / "specs", "net", (SPECS / "efficientnet_b0.yaml").read_text())
+    monkeypatch.chdir(project)
+    assert main(["scale", "specs/net.yaml", "--phi", "1"]) == 0
+    (project / "b1.yaml").write_text(capsys.readouterr().out)
+    scaled = archspec.load(project / "b1.yaml")
+    assert scaled.network.imports == ["specs/blocks/mobilenet.yaml"]
+    assert scaled.analyze().params == scale(load("efficientnet_b0"), Multipliers.compound(1, scaled.network.scaling))[
+        0].analyze().params
+
+
+def test_a_scaled_spec_keeps_its_provenance(tmp_path: Path, capsys) -> None:
+    """``scaled_from``: the original's name, content hash and torchvision twin (no longer this network's), and the
+    multipliers asked for; in a file written elsewhere too."""
+    original = load("efficientnet_b0")
+    target = tmp_path / "elsewhere" / "b1.yaml"
+    target.parent.mkdir()
+    assert main(["scale", str(SPECS / "efficientnet_b0.yaml"), "--phi", "1", "-o", str(target)]) == 0
+    scaled = archspec.load(target).network
+    assert scaled.reference is None and scaled.scaled_from is not None
+    provenance = scaled.scaled_from
+    assert (provenance.name, provenance.content_hash) == ("efficientnet_b0", original.content_hash)
+    assert provenance.reference == original.network.reference and provenance.phi == 1
+    assert (provenance.depth, provenance.width, provenance.resolution) == pytest.approx((1.2, 1.1, 1.15))
+    capsys.readouterr()
+    assert main(["scale", str(SPECS / "resnet50.yaml"), "--width", "2", "--image-size", "160"]) == 0
+    printed = yaml.safe_load(capsys.readouterr().out)["scaled_from"]
+    assert printed["width"] == 2 and printed["image_size"] == 160 and "phi" not in printed
+
+
+@pytest.mark.parametrize("variant", [f"b{i}" for i in range(1, 8)])
+def test_variant_is_the_released_table_that_torchvision_builds(variant: str, tmp_path: Path) -> None:
+    """scale efficientnet_b0 --variant bN is the library's efficientnet_bN, which equals torchvision's (params,
+    MACs, input, dropout and norm settings); compound scaling with phi = N is not (B1: 9.1 M params, not 7.8 M)."""
+    target = tmp_path / f"{variant}.yaml"
+    assert main(["scale", str(SPECS / "efficientnet_b0.yaml"), "--variant", variant, "-o", str(target)]) == 0
+    scaled, expected = archspec.load(target), load(f"efficientnet_{variant}")
+    assert scaled.name == expected.name and scaled.network.variables == expected.network.variables
+    ours, theirs = scaled.analyze(), expected.analyze()
+    assert (ours.params, ours.macs, ours.input_shape) == (theirs.params, theirs.macs, theirs.input_shape)
+    if variant == "b1":
+        compound, _ = scale(load("efficientnet_b0"), Multipliers.compound(1, load("efficientnet_b0").network.scaling))
+        assert compound.analyze().params != theirs.params
+
+
+def test_variant_takes_no_other_scaling_flag_and_names_the_known_ones(capsys) -> None:
+    spec = str(SPECS / "efficientnet_b0.yaml")
+    assert main(["scale", spec, "--variant", "b3", "--phi", "1"]) == 2
+    assert capsys.readouterr().err.strip().endswith("it takes no --phi")
+    assert main(["scale", spec, "--variant", "b9"]) == 2
+    assert "variants: b1, b2, b3, b4, b5, b6, b7" in capsys.readouterr().err
+    assert main(["scale", str(SPECS / "resnet50.yaml"), "--variant", "b1"]) == 2
+    assert "has no variant 'b1'" in capsys.readouterr().err

@@ -46,7 +46,7 @@ def spec_to_data(network: NetworkSpec, written: Any = None, source_dir: Path | N
     imports are rewritten relative to ``target_dir`` when given."""
     data = network.model_dump(mode="json", exclude_defaults=True)
     if network.scaling is not None:
-        data["scaling"] = {k: v for k, v in network.scaling.model_dump(mode="json").items() if v != []}
+        data["scaling"] = {k: v for k, v in network.scaling.model_dump(mode="json").items() if v not in ([], {})}
     if source_dir is not None and target_dir is not None and data.get("imports"):
         data["imports"] = [_import_from(target_dir, source_dir, path) for path in data["imports"]]
     return _like(data, written)

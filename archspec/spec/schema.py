@@ -261,6 +261,18 @@ class StageRow(BaseModel):
         return dict(self.model_extra or {})
 
 
+class ScaledVariant(Strict):
+    """One entry of a released table of scaled networks (EfficientNet's B1-B7): multipliers and an input size
+    given as numbers, not derived from a compound coefficient."""
+
+    name: str | None = Field(None, pattern=r"^[A-Za-z0-9_.\-]+$", description="The scaled network's name.")
+    depth: float = Field(1.0, gt=0, le=100, description="Depth multiplier (repeats).")
+    width: float = Field(1.0, gt=0, le=100, description="Width multiplier (channels).")
+    image_size: Pixels | None = Field(None, description="Input resolution of the scaled network.")
+    variables: dict[str, Value] = Field(default_factory=dict,
+                                        description="Variables the variant sets besides (dropout, norm settings).")
+
+
 class Scaling(Strict):
     """How the network scales: compound coefficients and rounding (EfficientNet, Sec. 3.3)."""
 
@@ -276,6 +288,24 @@ class Scaling(Strict):
     width_multipliers: list[str] = Field(default_factory=list,
                                          description="Variables that are width multipliers themselves "
                                                      "(MobileNet's alpha): multiplied by the width factor.")
+    variants: dict[str, ScaledVariant] = Field(default_factory=dict,
+                                               description="A released table of scaled networks, by the name "
+                                                           "scale --variant takes (EfficientNet's b1 to b7).")
+
+
+class ScaledFrom(Strict):
+    """Where a scaled spec comes from (``archspec scale`` writes it): the network it was scaled from and how."""
+
+    name: str = Field(description="The network the spec was scaled from.")
+    content_hash: str = Field(pattern=r"^[0-9a-f]{64}$",
+                              description="That spec's content hash (sha256 of it and its blocks, validated).")
+    reference: Reference | None = Field(None, description="That network's independent implementation, which the "
+                                                          "scaled network no longer equals.")
+    phi: float | None = Field(None, description="The compound coefficient asked for, if any.")
+    depth: float = Field(1.0, gt=0, description="The depth multiplier asked for (repeats).")
+    width: float = Field(1.0, gt=0, description="The width multiplier asked for (channels).")
+    resolution: float = Field(1.0, gt=0, description="The resolution multiplier asked for.")
+    image_size: Pixels | None = Field(None, description="The input size asked for instead, if any.")
 
 
 class VariantSpec(Strict):
@@ -311,6 +341,8 @@ class NetworkSpec(Strict):
                                         description="Network-wide settings; they also configure blocks by name.")
     scaling: Scaling | None = Field(None, description="How the network scales (archspec scale); default: "
                                                      "EfficientNet's coefficients.")
+    scaled_from: ScaledFrom | None = Field(None, description="The network this spec was scaled from (archspec scale "
+                                                             "writes it).")
     imports: list[str] = Field(default_factory=list, description="Block library files, relative to this file.")
     blocks: dict[str, BlockDef] = Field(default_factory=dict,
                                         description="Blocks of this spec only, by name; they take precedence over "

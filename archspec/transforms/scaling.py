@@ -134,8 +134,9 @@ class _Scaler(ItemTransformer[None]):
 
 
 def scale(spec: Spec, multipliers: Multipliers, *, name: str | None = None,
-          divisor: int | None = None) -> tuple[Spec, Achieved]:
-    """The scaled spec (valid, with recomputed table resolutions) and the multipliers achieved."""
+          divisor: int | None = None, phi: float | None = None) -> tuple[Spec, Achieved]:
+    """The scaled spec (valid, with recomputed table resolutions, ``scaled_from`` saying what it was scaled
+    from and how: ``phi`` if the multipliers came from one) and the multipliers achieved."""
     network = spec.network
     scaling = network.scaling or Scaling()
     scaler = _Scaler(spec, multipliers, divisor or scaling.divisor)
@@ -143,8 +144,16 @@ def scale(spec: Spec, multipliers: Multipliers, *, name: str | None = None,
     data = network.model_copy(update=sections).model_dump(mode="json", exclude_defaults=True)
     had_resolution = {i for i, row in enumerate(network.stages) if row.resolution is not None}
     data["name"] = name or f"{network.name}_scaled"
-    for key in ("reported", "reference"):
-        data.pop(key, None)
+    data.pop("reported", None)  # the original's figures: the scaled network's are its own
+    if "scaling" in data:  # a variants table is relative to the original
+        data["scaling"].pop("variants", None)
+    data["scaled_from"] = {  # the reference (the original's twin) goes with it: the scaled network has none
+        "name": network.name, "content_hash": spec.content_hash,
+        **({"reference": data.pop("reference")} if "reference" in data else {}),
+        **({"phi": phi} if phi is not None else {}),
+        "depth": float(multipliers.depth), "width": float(multipliers.width),
+        "resolution": float(multipliers.resolution),
+        **({"image_size": multipliers.image_size} if multipliers.image_size is not None else {})}
     data["description"] = (f"{network.name} scaled: depth x{float(multipliers.depth):.4g}, width "
                            f"x{float(multipliers.width):.4g}, " + (f"image size {multipliers.image_size}"
                            if multipliers.image_size else f"resolution x{float(multipliers.resolution):.4g}"))

@@ -9,7 +9,8 @@ from pydantic import BaseModel
 FOLDER = Path(__file__).resolve().parent
 # the examples of models that are a field's value, written under that key (the others are the whole document)
 KEYS = {"Paper": "paper", "Reported": "reported", "Reference": "reference", "InputSpec": "input",
-        "Scaling": "scaling", "StageRow": "row", "BlockDef": "basic"}
+        "Scaling": "scaling", "StageRow": "row", "BlockDef": "basic", "ScaledVariant": "b3",
+        "ScaledFrom": "scaled_from"}
 
 
 def example(model: type[BaseModel]) -> tuple[str | None, str]:
