@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -120,10 +121,31 @@ def cmd_export(args: argparse.Namespace) -> int:
     check_target(args.onnx)
     spec = _load(args)
     shape = spec.analyze().input_shape
-    written = export_onnx(_compile(spec, args), shape, args.onnx, args.opset or OPSET, args.optimize)
+    progress = Progress(spec.name) if sys.stderr.isatty() else None  # a log or a pipe gets no progress line
+    try:
+        written = export_onnx(_compile(spec, args), shape, args.onnx, args.opset or OPSET, args.optimize,
+                              progress=progress)
+    finally:
+        if progress is not None:
+            progress.clear()
     print(f"wrote {args.onnx}: ONNX opset {written}, input 'input' of shape [batch, {', '.join(map(str, shape))}], "
           f"output 'logits'")
     return 0
+
+
+class Progress:
+    """Steps of a long command on one terminal line (rewritten in place), each with the seconds so far."""
+
+    def __init__(self, name: str) -> None:
+        self.name, self.start = name, time.monotonic()
+
+    def __call__(self, step: str) -> None:
+        print(f"\r\033[K{self.name}: {step} ({time.monotonic() - self.start:.0f} s)", end="", file=sys.stderr,
+              flush=True)
+
+    def clear(self) -> None:
+        """Erase the line, so that what follows (the result, or an error) starts on a clean one."""
+        print("\r\033[K", end="", file=sys.stderr, flush=True)
 
 
 def cmd_schema(args: argparse.Namespace) -> int:

@@ -8,6 +8,8 @@ any comparison pass. Slow (about one minute per ten networks): run in CI all the
 
 from __future__ import annotations
 
+import io
+import sys
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -201,3 +203,27 @@ def test_cli_exports_onnx_with_weights(tmp_path: Path, capsys) -> None:
     capsys.readouterr()
     assert main(["export", spec, "--onnx", str(target), "--opset", "16"]) == 2
     assert capsys.readouterr().err == "--opset must be an integer from 18 to 23, got 16\n"
+
+
+class _Terminal(io.StringIO):
+    """A stderr that says it is a terminal, as an interactive shell's is."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def test_cli_export_shows_its_steps_on_a_terminal_only(tmp_path: Path, monkeypatch, capsys) -> None:
+    """On a terminal, each step (tracing, translating, writing) replaces the last on one line, with the seconds so
+    far, and the line is erased at the end; in a log or a pipe, nothing but the result."""
+    spec = str(SPECS / "resnet18.yaml")
+    terminal = _Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    assert main(["export", spec, "--image-size", "64", "--onnx", str(tmp_path / "a.onnx")]) == 0
+    steps = [part.split(" (")[0] for part in terminal.getvalue().split("\r\033[K") if part]
+    assert steps == ["resnet18: tracing with torch.export", "resnet18: translating to ONNX",
+                     f"resnet18: writing {tmp_path / 'a.onnx'}"]
+    assert terminal.getvalue().endswith("\r\033[K")
+    monkeypatch.undo()
+    capsys.readouterr()
+    assert main(["export", spec, "--image-size", "64", "--onnx", str(tmp_path / "b.onnx")]) == 0
+    assert capsys.readouterr().err == ""

@@ -7,7 +7,7 @@ import io
 import os
 import shutil
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from archspec.errors import OutputError, SpecError
@@ -35,7 +35,7 @@ def export_program(model: nn.Module, input_shape: Sequence[int]) -> torch.export
 
 
 def to_onnx(program: torch.export.ExportedProgram, path: str | os.PathLike[str], opset: int = OPSET,
-            optimize: bool = False) -> int:
+            optimize: bool = False, progress: Callable[[str], None] | None = None) -> int:
     """Write an exported program as an ONNX file (weights beside it in ``FILE.data`` when above 2 GB); return
     the opset the file declares.
 
@@ -43,11 +43,14 @@ def to_onnx(program: torch.export.ExportedProgram, path: str | os.PathLike[str],
     (constant folding, pattern rewrites, fusions: a smaller graph, but 30-60% more export time, since one of its
     rewrite rules scans the whole graph for every node). onnxruntime folds and fuses the graph itself when it loads
     it. The files appear only when complete: they are written in a temporary folder next to the target, then moved.
+    ``progress`` is told each step as it starts.
     """
     import torch
 
     check_opset(opset)
     target = check_target(path)
+    report = progress or (lambda step: None)
+    report("translating to ONNX" + (" and optimising" if optimize else ""))
     # the exporter prints progress lines on stdout, which would corrupt a command's JSON output
     with contextlib.redirect_stdout(io.StringIO()):
         onnx_program = torch.onnx.export(program, dynamo=True, opset_version=opset, input_names=["input"],
@@ -58,6 +61,7 @@ def to_onnx(program: torch.export.ExportedProgram, path: str | os.PathLike[str],
     if written != opset:
         raise SpecError(f"--opset {opset}: the exporter wrote opset {written} instead; nothing was written")
     staging = None
+    report(f"writing {target}")
     try:
         staging = tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name[:64]}.")
         onnx_program.save(os.path.join(staging, target.name))
@@ -73,12 +77,14 @@ def to_onnx(program: torch.export.ExportedProgram, path: str | os.PathLike[str],
 
 
 def export_onnx(model: nn.Module, input_shape: Sequence[int], path: str | os.PathLike[str],
-                opset: int = OPSET, optimize: bool = False) -> int:
+                opset: int = OPSET, optimize: bool = False, progress: Callable[[str], None] | None = None) -> int:
     """Export ``model`` (put in eval mode) to an ONNX file taking ``(batch, *input_shape)`` inputs (``optimize``:
-    see ``to_onnx``); return the opset written."""
+    see ``to_onnx``; ``progress`` is told each step as it starts); return the opset written."""
     check_opset(opset)  # before the slow part
     check_target(path)
-    return to_onnx(export_program(model, input_shape), path, opset, optimize)
+    if progress is not None:
+        progress("tracing with torch.export")
+    return to_onnx(export_program(model, input_shape), path, opset, optimize, progress)
 
 
 def name_interface(model: onnx_ir.Model) -> None:
