@@ -110,12 +110,13 @@ class Spec:
         """Shapes, parameters, MACs/FLOPs, activation memory and receptive fields, without running a tensor."""
         return make_report(self.graph)
 
-    def diagram(self, level: str = "block", expand: bool = False, edge_shapes: bool = False) -> graphviz.Digraph:
+    def diagram(self, level: str = "block", expand: bool = False, edge_shapes: bool = False,
+                direction: str = "TB") -> graphviz.Digraph:
         """The network as a Graphviz digraph, as ``archspec draw`` draws it (``level``: stage, block or layer;
-        notebooks display it as SVG)."""
+        ``direction``: TB, LR, BT or RL; notebooks display it as SVG)."""
         from archspec.backends.diagram import diagram
 
-        return diagram(self.graph, level, expand, edge_shapes)
+        return diagram(self.graph, level, expand, edge_shapes, direction)
 
     def __repr__(self) -> str:
         return f"<Spec {self.name} from {self.file or self.source.file}>"

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from archspec.api import MAX_CLASSES, MAX_PIXELS, Spec, load
+from archspec.backends.diagram import DIRECTIONS, MAX_DPI, MIN_DPI
 from archspec.backends.onnx_export import MAX_OPSET, MIN_OPSET
 from archspec.backends.summary import COLUMNS, DTYPE_BYTES, MAX_DEPTH
 from archspec.errors import EXIT_USAGE, ArchspecError, SpecError, printable
@@ -210,7 +211,10 @@ def cmd_draw(args: argparse.Namespace) -> int:
 
     fmt = _extension(args.output, FORMATS)
     check_target(args.output)
-    data = render(diagram(_load(args).graph, args.level, args.expand, args.edge_shapes), fmt)
+    if args.dpi is not None and fmt != "png":
+        raise SpecError(f"--dpi is for .png files (svg and pdf are drawn at any size), not .{fmt}")
+    data = render(diagram(_load(args).graph, args.level, args.expand, args.edge_shapes, args.direction), fmt,
+                  dpi=args.dpi)
     write_atomically(args.output, lambda tmp: Path(tmp).write_bytes(data))
     print(f"wrote {args.output}")
     return 0
@@ -347,6 +351,11 @@ def make_parser() -> argparse.ArgumentParser:
                       help="one node per stage, per block (default) or per layer")
     draw.add_argument("--expand", action="store_true", help="draw every repeat instead of collapsing them (xN)")
     draw.add_argument("--edge-shapes", action="store_true", help="label edges with the tensor shapes they carry")
+    draw.add_argument("--direction", choices=DIRECTIONS, default="TB",
+                      help="layout: TB top to bottom (default), LR left to right (a deep network as a wide picture), "
+                           "BT, RL")
+    draw.add_argument("--dpi", type=integer("--dpi", MIN_DPI, MAX_DPI), metavar="N",
+                      help=f"resolution of a .png, {MIN_DPI} to {MAX_DPI} (default 96)")
     draw.set_defaults(run=cmd_draw)
 
     paper = sub.add_parser("table", parents=[common], help="print a spec as the paper's table")

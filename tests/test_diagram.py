@@ -187,3 +187,36 @@ def test_gallery_draws_every_spec_and_lists_them(tmp_path: Path, capsys) -> None
     for name in ("resnet18", "googlenet"):
         assert f"](gallery/{name}.svg)" in page and f"## {name}" in page
         assert any(t.startswith("inception3a") for t in svg_texts(docs / "gallery" / "googlenet.svg"))
+
+
+def _png_size(data: bytes) -> tuple[int, int]:
+    """(width, height) from a PNG's IHDR chunk."""
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+
+
+def test_direction_and_dpi(tmp_path: Path, capsys) -> None:
+    """--direction LR lays the network out left to right (a deep network wider than tall); --dpi scales a PNG."""
+    spec = str(SPECS / "resnet18.yaml")
+    sizes = {}
+    for direction, dpi in (("TB", 48), ("LR", 48), ("TB", 96)):
+        target = tmp_path / f"{direction}{dpi}.png"
+        assert main(["draw", spec, "-o", str(target), "--direction", direction, "--dpi", str(dpi)]) == 0
+        sizes[direction, dpi] = _png_size(target.read_bytes())
+    (tall_w, tall_h), (wide_w, wide_h), (big_w, big_h) = sizes["TB", 48], sizes["LR", 48], sizes["TB", 96]
+    assert tall_h > tall_w and wide_w > wide_h
+    assert abs(big_w - 2 * tall_w) <= 2 and abs(big_h - 2 * tall_h) <= 2
+    assert 'rankdir=LR' in load("resnet18").diagram(direction="LR").source
+    assert main(["draw", spec, "-o", str(tmp_path / "a.svg"), "--dpi", "96"]) == 2
+    assert "--dpi is for .png files" in capsys.readouterr().err
+
+
+def test_a_png_too_tall_for_a_bitmap_is_refused_with_advice(tmp_path: Path, capsys) -> None:
+    """dot would shrink a picture above 32767 px to fit, with a raw warning: one line with what to do instead,
+    nothing written."""
+    target = tmp_path / "r.png"
+    args = ["draw", str(SPECS / "resnet50.yaml"), "--level", "layer", "--expand", "--dpi", "600", "-o", str(target)]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "too large for a PNG" in err and "--direction LR" in err
+    assert not target.exists()

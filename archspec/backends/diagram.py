@@ -18,6 +18,9 @@ from archspec.ops.base import Family
 
 LEVELS = ("stage", "block", "layer")
 FORMATS = ("svg", "png", "pdf", "dot")
+DIRECTIONS = ("TB", "LR", "BT", "RL")  # Graphviz's rankdir: top to bottom (default), left to right, ...
+MIN_DPI, MAX_DPI = 36, 600
+MAX_BITMAP = 32767  # pixels along either side: cairo's limit, beyond which dot shrinks the picture to fit
 FONT = "Helvetica"
 COLOURS = {
     Family.CONV: "#cfe2f3", Family.LINEAR: "#d9d2e9", Family.NORM: "#fff2cc", Family.ACTIVATION: "#fce5cd",
@@ -90,29 +93,38 @@ class Drawing:
             self.edges.setdefault((a, b), style)
 
 
-def diagram(graph: Graph, level: str = "block", expand: bool = False, edge_shapes: bool = False) -> graphviz.Digraph:
-    """The network as a Graphviz digraph: one node per stage, block (or run of identical blocks) or layer."""
+def diagram(graph: Graph, level: str = "block", expand: bool = False, edge_shapes: bool = False,
+            direction: str = "TB") -> graphviz.Digraph:
+    """The network as a Graphviz digraph: one node per stage, block (or run of identical blocks) or layer, laid out
+    in ``direction`` (TB: top to bottom, LR: left to right, ...)."""
     if level not in LEVELS:
         raise RenderError(f"--level must be one of {', '.join(LEVELS)}, got {level!r}")
+    if direction not in DIRECTIONS:
+        raise RenderError(f"--direction must be one of {', '.join(DIRECTIONS)}, got {direction!r}")
     drawing = _stages(graph) if level == "stage" else _blocks(graph, level == "layer", expand)
     if len(drawing.boxes) > MAX_BOXES:
         coarser = [*(["--level block"] if level == "layer" else []), *(["without --expand"] if expand else [])]
         hint = f"; try {' or '.join(coarser)}" if coarser else ""
         raise RenderError(f"the diagram would have {len(drawing.boxes)} boxes, more than the {MAX_BOXES} that dot "
                           f"lays out in reasonable time{hint}")
-    return _to_graphviz(drawing, edge_shapes, level)
+    digraph = _to_graphviz(drawing, edge_shapes, level)
+    digraph.graph_attr["rankdir"] = direction
+    return digraph
 
 
-def render(digraph: graphviz.Digraph, fmt: str, seconds: float = DOT_SECONDS) -> bytes:
+def render(digraph: graphviz.Digraph, fmt: str, seconds: float = DOT_SECONDS, dpi: int | None = None) -> bytes:
     """The diagram in ``fmt``: the DOT source for ``dot``, else what the ``dot`` binary makes of it within
-    ``seconds``."""
+    ``seconds`` (a PNG at ``dpi``, default 96); a PNG too large for a bitmap is refused with advice rather than
+    shrunk."""
     if fmt not in FORMATS:
         raise RenderError(f"diagram format must be one of {', '.join(FORMATS)}, got {fmt!r}")
+    if dpi is not None and (isinstance(dpi, bool) or not isinstance(dpi, int) or not MIN_DPI <= dpi <= MAX_DPI):
+        raise RenderError(f"--dpi must be an integer from {MIN_DPI} to {MAX_DPI}, got {dpi!r}")
     if fmt == "dot":
         return digraph.source.encode()
     try:
-        done = subprocess.run(["dot", f"-T{fmt}"], input=digraph.source.encode(), capture_output=True,
-                              timeout=seconds, check=False)
+        done = subprocess.run(["dot", f"-T{fmt}", *([f"-Gdpi={dpi}"] if dpi else [])],
+                              input=digraph.source.encode(), capture_output=True, timeout=seconds, check=False)
     except FileNotFoundError:
         raise RenderError("Graphviz's dot is not installed (Debian/Ubuntu: apt-get install graphviz)") from None
     except subprocess.TimeoutExpired:  # subprocess.run has killed it
@@ -122,6 +134,10 @@ def render(digraph: graphviz.Digraph, fmt: str, seconds: float = DOT_SECONDS) ->
         raise RenderError(f"cannot run Graphviz's dot: {exc.strerror or exc}") from None
     if done.returncode != 0:
         raise RenderError(f"dot failed (exit status {done.returncode}): {_first_error(done.stderr)}")
+    if b"too large for cairo-renderer bitmaps" in done.stderr:
+        raise RenderError(f"the diagram is more than {MAX_BITMAP} pixels along one side, too large for a PNG (dot "
+                          f"would shrink it unreadably): write .svg or .pdf, or try --direction LR, a lower --dpi, "
+                          f"--level block or no --expand")
     return done.stdout
 
 
