@@ -7,8 +7,9 @@ from pathlib import Path
 
 import torch
 
+import archspec
 from archspec.cli import main
-from tests.library import SPECS
+from tests.library import SPECS, library_copy
 
 RESNET = str(SPECS / "resnet50.yaml")
 
@@ -97,3 +98,19 @@ def test_accuracies_keep_their_dataset_and_input_size(capsys) -> None:
     assert (resnet["input"], resnet["accuracy_input"], resnet["accuracy_at_input"]) == ("3x160x160", "224 px", False)
     assert main(["compare", RESNET, "--image-size", "160"]) == 0
     assert "76.13 (ImageNet-1k, 224 px)" in capsys.readouterr().out
+
+
+def test_every_command_writes_a_count_one_way_in_a_readable_unit(tmp_path: Path, capsys) -> None:
+    """LeNet-5's 416,520 MACs read 416.520 K wherever a unit is chosen (list once said 0.000 GMACs), AlexNet's
+    61,100,840 params 61.101 M in build, list, compare and the layer summary alike."""
+    for name in ("lenet5", "alexnet"):
+        library_copy(tmp_path, name, (SPECS / f"{name}.yaml").read_text())
+    assert main(["list", str(tmp_path)]) == 0
+    rows = {line.split()[0]: line for line in capsys.readouterr().out.splitlines()[2:]}
+    assert "416.520 K" in rows["lenet5"] and "61.101 M" in rows["alexnet"] and "0.000" not in rows["lenet5"]
+    assert main(["compare", "alexnet", "lenet5"]) == 0
+    out = capsys.readouterr().out
+    assert "61,100,840 (61.101 M)" in out and "416,520 (416.520 K)" in out
+    assert main(["build", "alexnet"]) == 0
+    assert "(61.101 M)" in capsys.readouterr().out
+    assert "61.101 M" in str(archspec.summary("alexnet", depth=1))

@@ -69,7 +69,7 @@ class Report:
 
     def __repr__(self) -> str:
         outputs = ", ".join("x".join(map(str, shape)) for shape in self.output_shapes)
-        return (f"<Report {self.name}: {self.params:,} params, {self.macs / 1e9:.3f} GMACs, "
+        return (f"<Report {self.name}: {self.params:,} params, {self.macs:,} MACs, "
                 f"input {'x'.join(map(str, self.input_shape))} -> {outputs}>")
 
     def _repr_html_(self) -> str:

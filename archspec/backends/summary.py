@@ -88,32 +88,32 @@ class Summary:
     def _cells(self, row: LayerRow) -> list[str]:
         name = "  " * (row.depth - 1) + row.name.rsplit(".", 1)[-1]
         text = {"op": row.op, "input": _inputs(row.input_shapes), "output": _shape(row.output_shape),
-                "params": f"{row.params:,}", "macs": human(row.macs, digits=2),
+                "params": f"{row.params:,}", "macs": human(row.macs),
                 "macs_percent": f"{row.macs_percent:.2f}",
-                "activations": human(row.activations * DTYPE_BYTES[self.dtype], "B", 2),
+                "activations": human(row.activations * DTYPE_BYTES[self.dtype], "B"),
                 "receptive_field": short_field(row.receptive_field)}
         return [name, *(text[c] for c in self.columns)]
 
     def totals(self) -> list[str]:
         """The totals, each with the convention it counts by."""
         report, size = self.report, DTYPE_BYTES[self.dtype]
-        weights = f"{human(report.params * BYTES_PER_ELEMENT, 'B', 2)} as float32"
+        weights = f"{human(report.params * BYTES_PER_ELEMENT, 'B')} as float32"
         if self.dtype != "float32":
-            weights += f", {human(report.params * size, 'B', 2)} as {self.dtype}"
+            weights += f", {human(report.params * size, 'B')} as {self.dtype}"
         rf = report.receptive_field
         lines = [
             ("params", report.params, f"trainable; weights {weights}"),
             ("buffers", report.buffers, f"BatchNorm running statistics and other state; "
-                                        f"{human(report.buffers * BYTES_PER_ELEMENT, 'B', 2)} as float32"),
+                                        f"{human(report.buffers * BYTES_PER_ELEMENT, 'B')} as float32"),
             ("MACs", report.macs, "multiply-accumulates of convolutions, linear layers and attention matmuls"),
             ("FLOPs", report.flops, "= 2 x MACs"),
             ("other ops", report.other_ops, "norms, activations, pooling, merges: one per element, not in MACs"),
             ("activations", report.activations,
-             f"elements per sample, all layer outputs: {human(report.activations * size, 'B', 2)} as "
-             f"{self.dtype}, inference peak {human(report.peak_activations * size, 'B', 2)}"),
+             f"elements per sample, all layer outputs: {human(report.activations * size, 'B')} as "
+             f"{self.dtype}, inference peak {human(report.peak_activations * size, 'B')}"),
         ]
         width = max(len(f"{value:,}") for _, value, _ in lines)
-        text = [f"{label:<12} {value:>{width},}  {human(value, digits=2):>9}  {note}" for label, value, note in lines]
+        text = [f"{label:<12} {value:>{width},}  {human(value):>9}  {note}" for label, value, note in lines]
         return [*text, f"receptive field {field_summary(rf)} (last spatial feature map)"
                 + ("; * = sees global context (SE, attention)" if rf["global_context"] else "")]
 

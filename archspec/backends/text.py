@@ -8,11 +8,17 @@ from archspec.analysis.report import BYTES_PER_ELEMENT, Report, Row
 
 
 def human(value: float, unit: str = "", digits: int = 3) -> str:
-    """1234567 -> '1.235 M' (``digits`` decimals)."""
+    """1234567 -> '1.235 M' (``digits`` decimals): the one way every view writes a count or a size, in the unit
+    (K, M, G, T) that keeps it readable: LeNet-5's MACs are 429.144 K, not 0.000 G."""
     for threshold, suffix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "K")):
         if abs(value) >= threshold:
             return f"{value / threshold:.{digits}f} {suffix}{unit}"
     return f"{value:g} {unit}".rstrip()
+
+
+def exact(value: int) -> str:
+    """A count exactly and readably: ``17,447,454,720 (17.447 G)``."""
+    return f"{value:,} ({human(value)})" if abs(value) >= 1000 else f"{value:,}"
 
 
 def _shape(shape: list[int]) -> str:
@@ -125,8 +131,8 @@ def accuracy(e: dict[str, Any], key: str = "top1") -> str:
 
 def overview(entries: list[dict[str, Any]]) -> str:
     """One row per network: params, MACs, receptive field, reported top-1 and its source."""
-    header = ["network", "input", "params", "GMACs", "RF", "top-1", "source of top-1"]
-    rows = [[e["name"], e["input"], human(e["params"]), f"{e['macs'] / 1e9:.3f}", _field_cell(e),
+    header = ["network", "input", "params", "MACs", "RF", "top-1", "source of top-1"]
+    rows = [[e["name"], e["input"], human(e["params"]), human(e["macs"]), _field_cell(e),
              accuracy(e), e["source"] or ""] for e in entries]
     return "\n".join(_table(header, rows, {2, 3, 4, 5}))
 
@@ -137,9 +143,9 @@ def _field_cell(e: dict[str, Any], unit: str = "") -> str:
 
 def side_by_side(entries: list[dict[str, Any]]) -> str:
     """One column per network, one row per figure."""
-    fields = [("input", lambda e: e["input"]), ("params", lambda e: f"{e['params']:,}"),
-              ("MACs", lambda e: f"{e['macs']:,}"), ("FLOPs (2 x MACs)", lambda e: f"{e['flops']:,}"),
-              ("activations / sample", lambda e: f"{e['activations']:,}"),
+    fields = [("input", lambda e: e["input"]), ("params", lambda e: exact(e["params"])),
+              ("MACs", lambda e: exact(e["macs"])), ("FLOPs (2 x MACs)", lambda e: exact(e["flops"])),
+              ("activations / sample", lambda e: exact(e["activations"])),
               ("receptive field", lambda e: f"{_field_cell(e, ' px')} / stride {e['rf_stride']}"),
               ("top-1 (reported)", accuracy), ("top-5 (reported)", lambda e: accuracy(e, "top5"))]
     header = ["", *(e["name"] for e in entries)]
@@ -149,10 +155,10 @@ def side_by_side(entries: list[dict[str, Any]]) -> str:
 
 def search_table(results: list[dict[str, Any]], target: float) -> str:
     """Candidates of the compound-coefficient search, best first."""
-    header = ["alpha", "beta", "gamma", "a*b^2*g^2", "params", "GMACs", f"MACs ratio (target {target:g})", "score",
+    header = ["alpha", "beta", "gamma", "a*b^2*g^2", "params", "MACs", f"MACs ratio (target {target:g})", "score",
               "same network"]
     rows = [[f"{r['alpha']:.2f}", f"{r['beta']:.2f}", f"{r['gamma']:.2f}", f"{r['product']:.3f}",
-             human(r["params"]), f"{r['macs'] / 1e9:.3f}", f"{r['macs_ratio']:.3f}",
+             human(r["params"]), human(r["macs"]), f"{r['macs_ratio']:.3f}",
              "" if r["score"] is None else f"{r['score']:g}",
              f"+{len(r['same_network'])} more" if r.get("same_network") else ""] for r in results]
     return "\n".join(_table(header, rows, set(range(len(header)))))

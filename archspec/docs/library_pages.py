@@ -78,8 +78,8 @@ def library_index(networks: list[Network]) -> str:
     for net in networks:
         paper = net.spec.network.paper
         rows.append([f"[{net.name}]({net.name}.md)", f"{paper.year}" if paper else "",
-                     "x".join(map(str, net.report.input_shape)), human(net.report.params, digits=2),
-                     f"{net.report.macs / 1e9:.3f}", short_field(net.report.receptive_field), _top1(net.spec.network),
+                     "x".join(map(str, net.report.input_shape)), human(net.report.params),
+                     human(net.report.macs), short_field(net.report.receptive_field), _top1(net.spec.network),
                      _checked_against(net.spec.network)])
     return "\n".join([
         "# Library", "", md.NOTE.format(source="specs/*.yaml"), "",
@@ -88,7 +88,7 @@ def library_index(networks: list[Network]) -> str:
         "spatial feature map in pixels (\\* = it also sees global context, through squeeze-excitation or "
         "attention); top-1 is the reported ImageNet (or the paper's dataset) accuracy, not measured here. "
         "The [gallery](../gallery.md) shows every diagram on one page.", "",
-        *md.table(["network", "year", "input", "params", "GMACs", "RF", "top-1", "verified against"], rows),
+        *md.table(["network", "year", "input", "params", "MACs", "RF", "top-1", "verified against"], rows),
     ]) + "\n"
 
 
