@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml Makefile
 demo: $(STAMP)
 	$(VENV)/bin/archspec build specs/efficientnet_b0.yaml
 
-# the suite on two pytest-xdist workers (the two cores); the networks above 100 M parameters share one worker, one
+# the suite on two pytest-xdist workers (the two cores); the networks above 60 M parameters share one worker, one
 # after the other, so that two of them never share the memory (tests/library.py: by_network)
 test: $(STAMP)
 	$(VENV)/bin/ruff check archspec tests benchmarks examples
