@@ -82,11 +82,15 @@ def cmd_build(args: argparse.Namespace) -> int:
         check_target(args.output)
     spec = _load(args)
     report = spec.analyze()
-    layers = make_summary(report, args.depth, args.columns, args.dtype)
+    per_layer = args.layers or args.depth is not None or args.columns is not None
+    # made only when shown: the per-stage table does without (a 70,000-node spec's rows cost seconds)
+    layers = make_summary(report, args.depth, args.columns, args.dtype) if per_layer or args.json or args.csv \
+        else None
     data = report.to_dict()
     # JSON and CSV: one row per layer, or the table's rows when a --depth cuts it
-    machine = layers if args.depth is not None else layers.leaves()
-    data["layers"] = [row.to_dict() for row in machine.rows]
+    machine = layers if layers is None or args.depth is not None else layers.leaves()
+    if machine is not None:
+        data["layers"] = [row.to_dict() for row in machine.rows]
     notes = []
     if args.output or args.weights is not None or args.freeze_until is not None:
         model = _compile(spec, args)
@@ -107,11 +111,10 @@ def cmd_build(args: argparse.Namespace) -> int:
                          f"to {args.output}")
     if args.json:
         print(json.dumps(data))
-    elif args.csv:
+    elif args.csv and machine is not None:
         print(machine.to_csv(), end="")
     else:
-        per_layer = args.layers or args.depth is not None or args.columns is not None
-        print("\n\n".join([str(layers) if per_layer else summary(report), *notes]))
+        print("\n\n".join([str(layers) if layers is not None else summary(report), *notes]))
     return 0
 
 
