@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -18,6 +17,7 @@ from archspec.errors import EXIT_USAGE, ArchspecError, SpecError, printable
 from archspec.flags import integer, parse_assignments, size
 from archspec.library import default_library, library_files
 from archspec.outputs import check_target, ensure_folder, write_atomically
+from archspec.progress import terminal_progress
 from archspec.scale_command import add_scale_command
 
 if TYPE_CHECKING:
@@ -125,7 +125,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     check_target(args.onnx)
     spec = _load(args)
     shape = spec.analyze().input_shape
-    progress = Progress(spec.name) if sys.stderr.isatty() else None  # a log or a pipe gets no progress line
+    progress = terminal_progress(spec.name)
     try:
         written = export_onnx(_compile(spec, args), shape, args.onnx, args.opset or OPSET, args.optimize,
                               progress=progress)
@@ -135,21 +135,6 @@ def cmd_export(args: argparse.Namespace) -> int:
     print(f"wrote {args.onnx}: ONNX opset {written}, input 'input' of shape [batch, {', '.join(map(str, shape))}], "
           f"output 'logits'")
     return 0
-
-
-class Progress:
-    """Steps of a long command on one terminal line (rewritten in place), each with the seconds so far."""
-
-    def __init__(self, name: str) -> None:
-        self.name, self.start = name, time.monotonic()
-
-    def __call__(self, step: str) -> None:
-        print(f"\r\033[K{self.name}: {step} ({time.monotonic() - self.start:.0f} s)", end="", file=sys.stderr,
-              flush=True)
-
-    def clear(self) -> None:
-        """Erase the line, so that what follows (the result, or an error) starts on a clean one."""
-        print("\r\033[K", end="", file=sys.stderr, flush=True)
 
 
 def cmd_schema(args: argparse.Namespace) -> int:

@@ -15,6 +15,7 @@ from archspec.api import MAX_CLASSES, MAX_PIXELS, Spec, check_image_size, load
 from archspec.errors import SpecError
 from archspec.flags import integer, network_name, number, parse_assignments
 from archspec.outputs import check_target, write_atomically
+from archspec.progress import terminal_progress
 from archspec.spec.dump import dump_spec
 from archspec.spec.schema import Scaling
 from archspec.transforms.scaling import Multipliers, ScalingOutcome, exact, scale
@@ -153,12 +154,11 @@ def run_search(spec: Spec, args: argparse.Namespace) -> int:
     candidates = grid(args.target, args.tolerance, args.step)
     base = spec.analyze()
     results: dict[int, dict[str, Any]] = {}  # by the scaled network's structure
-    progress = sys.stderr.isatty()  # one line rewritten in place: a log or a pipe gets none
+    progress = terminal_progress(spec.name)
     try:
         for index, (alpha, beta, gamma) in enumerate(candidates, 1):
-            if progress:
-                print(f"\r[{index}/{len(candidates)}] alpha={alpha:.2f} beta={beta:.2f} gamma={gamma:.2f}",
-                      end="", file=sys.stderr, flush=True)
+            if progress is not None:
+                progress(f"[{index}/{len(candidates)}] alpha={alpha:.2f} beta={beta:.2f} gamma={gamma:.2f}")
             scaled, _ = scale(spec, Multipliers(exact(alpha), exact(beta), exact(gamma)), divisor=args.divisor)
             report = scaled.analyze()
             same = results.get(key := _structure(report))
@@ -170,8 +170,8 @@ def run_search(spec: Spec, args: argparse.Namespace) -> int:
                 "params": report.params, "macs": report.macs, "macs_ratio": report.macs / base.macs,
                 "score": _score(spec, scaled, args.score), "same_network": []}
     finally:
-        if progress:
-            print(file=sys.stderr)  # ends the progress line, before any error or the table
+        if progress is not None:
+            progress.clear()  # before any error or the table
     ranked = sorted(results.values(), key=(lambda r: -r["score"]) if args.score
                     else (lambda r: abs(r["macs_ratio"] - args.target)))
     if args.json:

@@ -31,7 +31,7 @@ from tests.footprint import (
     supports,
     window_sum,
 )
-from tests.library import LIBRARY, load, reference_model, takes_resolution, with_reference
+from tests.library import LIBRARY, by_network, load, reference_model, takes_resolution, with_reference
 
 AXES = ("rows", "columns")
 # twins that run only at the resolution they are built for, too small for an unclipped headline field
@@ -94,7 +94,7 @@ def probe(spec: archspec.Spec, axis: int) -> tuple[Report, list[int]]:
         report = at(length, thin).analyze()
 
 
-@pytest.mark.parametrize("name", with_reference(LIBRARY))
+@pytest.mark.parametrize("name", by_network(with_reference(LIBRARY)))  # the large ones one at a time
 def test_headline_field_equals_the_gradient_footprint_of_the_reference(name: str) -> None:
     """Per axis, the headline size, stride and padding are the footprint of units of the twin's last map, and
     ``global_context`` holds exactly when a unit's gradient reaches the whole image through squeeze-excitation."""
