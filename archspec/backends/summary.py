@@ -12,10 +12,11 @@ from typing import Any
 
 from archspec.analysis.report import BYTES_PER_ELEMENT, Report, field_data
 from archspec.backends.labels import op_text
-from archspec.backends.table import PAPER_NAMES
-from archspec.backends.text import field_summary, human, short_field
+from archspec.backends.table import PAPER_NAMES, value_text
+from archspec.backends.text import aligned, dims, field_summary, human, short_field
 from archspec.errors import SpecError
 from archspec.ir.graph import Graph, Node
+from archspec.ops.base import numel
 
 COLUMNS = ("op", "input", "output", "params", "macs", "macs_percent", "activations", "receptive_field")
 # torchinfo's names for the same columns
@@ -67,7 +68,7 @@ class Summary:
     dtype: str
 
     def __str__(self) -> str:
-        return "\n".join([self._title(), "", *_aligned(self._header(), [self._cells(r) for r in self.rows],
+        return "\n".join([self._title(), "", *aligned(self._header(), [self._cells(r) for r in self.rows],
                                                            self._right()), "", *self.totals()])
 
     def __repr__(self) -> str:
@@ -75,9 +76,9 @@ class Summary:
 
     def _title(self) -> str:
         report = self.report
-        outputs = ", ".join(_shape(s) for s in report.output_shapes)
+        outputs = ", ".join(dims(s) for s in report.output_shapes)
         shown = "every depth" if self.depth is None else f"depth {self.depth}"
-        return f"{report.name}: input {_shape(report.input_shape)} -> output {outputs} ({shown})"
+        return f"{report.name}: input {dims(report.input_shape)} -> output {outputs} ({shown})"
 
     def _header(self) -> list[str]:
         return ["name", *(HEADERS[c] for c in self.columns)]
@@ -87,7 +88,7 @@ class Summary:
 
     def _cells(self, row: LayerRow) -> list[str]:
         name = "  " * (row.depth - 1) + row.name.rsplit(".", 1)[-1]
-        text = {"op": row.op, "input": _inputs(row.input_shapes), "output": _shape(row.output_shape),
+        text = {"op": row.op, "input": _inputs(row.input_shapes), "output": dims(row.output_shape),
                 "params": f"{row.params:,}", "macs": human(row.macs),
                 "macs_percent": f"{row.macs_percent:.2f}",
                 "activations": human(row.activations * DTYPE_BYTES[self.dtype], "B"),
@@ -143,8 +144,8 @@ class Summary:
         writer.writerow(keys)
         for row in self.rows:
             data = row.to_dict()
-            data["input_shapes"] = ";".join(_shape(s) for s in row.input_shapes)
-            data["output_shape"] = _shape(row.output_shape)
+            data["input_shapes"] = ";".join(dims(s) for s in row.input_shapes)
+            data["output_shape"] = dims(row.output_shape)
             data["receptive_field"] = short_field(row.receptive_field)
             writer.writerow([data[key] for key in keys])
         return out.getvalue()
@@ -162,25 +163,11 @@ class Summary:
                 f"</table><pre>{totals}</pre></div>")
 
 
-def _shape(shape: Sequence[int]) -> str:
-    return "x".join(map(str, shape))
-
-
 def _inputs(shapes: list[list[int]]) -> str:
     """The first input's shape, and how many more there are (a concat's branches)."""
     if not shapes:
         return ""
-    return _shape(shapes[0]) + (f" (+{len(shapes) - 1})" if len(shapes) > 1 else "")
-
-
-def _aligned(header: list[str], rows: list[list[str]], right: set[int]) -> list[str]:
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-
-    def line(cells: list[str]) -> str:
-        return "  ".join(c.rjust(w) if i in right else c.ljust(w)
-                         for i, (c, w) in enumerate(zip(cells, widths, strict=True))).rstrip()
-
-    return [line(header), line(["-" * w for w in widths]), *map(line, rows)]
+    return dims(shapes[0]) + (f" (+{len(shapes) - 1})" if len(shapes) > 1 else "")
 
 
 def layer_op(node: Node) -> str:
@@ -201,7 +188,7 @@ def _arguments(values: dict[str, Any]) -> str:
 
 
 def _value(value: Any) -> str:
-    text = f"{value:g}" if isinstance(value, float) else str(value).lower() if isinstance(value, bool) else str(value)
+    text = value_text(value)
     return text if len(text) <= 24 else text[:21] + "..."
 
 
@@ -250,15 +237,8 @@ def layer_rows(graph: Graph, depth: int | None = None) -> list[LayerRow]:
             params=sum(node.cost.params for node in nodes), buffers=sum(node.cost.buffers for node in nodes),
             macs=macs, macs_percent=100 * macs / total if total else 0.0,
             other_ops=sum(node.cost.other_ops for node in nodes),
-            activations=sum(_numel(node.shape) for node in nodes), receptive_field=field_data(end.rf)))
+            activations=sum(numel(node.shape) for node in nodes), receptive_field=field_data(end.rf)))
     return rows
-
-
-def _numel(shape: Sequence[int]) -> int:
-    count = 1
-    for size in shape:
-        count *= size
-    return count
 
 
 def make_summary(report: Report, depth: int | None = 3, columns: Sequence[str] | None = None,

@@ -48,7 +48,7 @@ def paper_table(graph: Graph) -> tuple[list[str], list[list[Any]]]:
             continue
         if record.row is not None:
             operator = _operator(record, instances[stage])
-            cells = [_value(record.values.get(_canonical(key))) for key in columns]
+            cells = [value_text(record.values.get(_canonical(key))) for key in columns]
         else:  # stem and head: one summarised row each, written once
             operator = paper_words(members[stage])
             cells = ["1" if _canonical(key) == "n" else "" for key in columns]
@@ -63,7 +63,8 @@ def _canonical(key: str) -> str:
     return next((name for name, aliases in ALIASES.items() if key in aliases), key)
 
 
-def _value(value: Any) -> str:
+def value_text(value: Any) -> str:
+    """A spec value as a table cell: ``5``, ``0.25``, ``true``, ``3x3`` for a list, empty for None."""
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -71,7 +72,7 @@ def _value(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:g}"
     if isinstance(value, (list, tuple)):
-        return "x".join(map(_value, value))
+        return "x".join(map(value_text, value))
     return str(value)
 
 
@@ -85,7 +86,7 @@ def _operator(record: Stage, instances: list[Instance]) -> str:
     """The paper's name for a row: MBConv6, k5x5; a bracketed layer list; the block's name; a primitive's."""
     kind, values, first = record.block or "", record.values, instances[0]
     if kind in PAPER_NAMES:
-        text = PAPER_NAMES[kind] + _value(values.get("t", ""))
+        text = PAPER_NAMES[kind] + value_text(values.get("t", ""))
         return text + (f", k{values['k']}x{values['k']}" if "k" in values else "")
     if not record.is_block:
         return paper_words(first.nodes)
@@ -214,7 +215,7 @@ def table(graph: Graph, fmt: str = "markdown") -> str:
     about = graph.about
     paper = about.paper
     caption = f"{graph.name}: {paper.title} ({paper.year}), {paper.table}" if paper and paper.table else graph.name
-    numbers = ", ".join(f"{name} = {_value(value)}" for name, value in about.parameters.items())
+    numbers = ", ".join(f"{name} = {value_text(value)}" for name, value in about.parameters.items())
     if numbers and fmt == "html":
         caption += f"; variables: {numbers}"
     text = render_table(*paper_table(graph), fmt, caption)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from archspec.analysis.report import BYTES_PER_ELEMENT, Report, Row
@@ -21,7 +22,8 @@ def exact(value: int) -> str:
     return f"{value:,} ({human(value)})" if abs(value) >= 1000 else f"{value:,}"
 
 
-def _shape(shape: list[int]) -> str:
+def dims(shape: Sequence[int]) -> str:
+    """``[64, 56, 56]`` -> ``64x56x56``."""
     return "x".join(map(str, shape))
 
 
@@ -44,14 +46,15 @@ def field_summary(rf: dict[str, Any]) -> str:
     ``global (...)`` where attention lets every position see the whole image."""
     size, stride, pad = rf["size"], rf["stride"], rf["padding"]
     if rf["global"]:
-        strides = str(stride[0]) if stride[0] == stride[1] else _shape(stride)
+        strides = str(stride[0]) if stride[0] == stride[1] else dims(stride)
         return f"global: every position sees the whole image (attention), stride {strides}"
     if size[0] == size[1] and stride[0] == stride[1] and pad[0] == pad[1]:
         return f"{size[0]} px, stride {stride[0]}, padding {pad[0]}"
-    return f"{_shape(size)} px, stride {_shape(stride)}, padding {_shape(pad)}"
+    return f"{dims(size)} px, stride {dims(stride)}, padding {dims(pad)}"
 
 
-def _table(header: list[str], rows: list[list[str]], right: set[int]) -> list[str]:
+def aligned(header: list[str], rows: list[list[str]], right: set[int]) -> list[str]:
+    """A plain-text table: the header, a rule and the rows, columns padded (the ``right`` ones right-aligned)."""
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
 
     def line(cells: list[str]) -> str:
@@ -64,12 +67,12 @@ def _table(header: list[str], rows: list[list[str]], right: set[int]) -> list[st
 def summary(report: Report) -> str:
     """The per-stage table followed by the totals."""
     header = ["stage", "output", "params", "MACs", "RF"]
-    rows = [[r.name, _shape(r.output_shape), f"{r.params:,}", f"{r.macs:,}", field_text(r)] for r in report.stages]
+    rows = [[r.name, dims(r.output_shape), f"{r.params:,}", f"{r.macs:,}", field_text(r)] for r in report.stages]
     right = {2, 3, 4}
     rf = report.receptive_field
-    lines = [f"{report.name}: input {_shape(report.input_shape)} -> output "
-             + ", ".join(_shape(s) for s in report.output_shapes), ""]
-    lines += _table(header, rows, right)
+    lines = [f"{report.name}: input {dims(report.input_shape)} -> output "
+             + ", ".join(dims(s) for s in report.output_shapes), ""]
+    lines += aligned(header, rows, right)
     lines += [
         "",
         f"params       {report.params:>16,}  ({human(report.params)})   trainable",
@@ -93,7 +96,7 @@ def entry(report: Report) -> dict[str, Any]:
     measured_at = reported.resolution if reported is not None else None
     return {
         "name": report.name,
-        "input": _shape(report.input_shape),
+        "input": dims(report.input_shape),
         "classes": report.output_shape[-1],
         "params": report.params,
         "macs": report.macs,
@@ -134,7 +137,7 @@ def overview(entries: list[dict[str, Any]]) -> str:
     header = ["network", "input", "params", "MACs", "RF", "top-1", "source of top-1"]
     rows = [[e["name"], e["input"], human(e["params"]), human(e["macs"]), _field_cell(e),
              accuracy(e), e["source"] or ""] for e in entries]
-    return "\n".join(_table(header, rows, {2, 3, 4, 5}))
+    return "\n".join(aligned(header, rows, {2, 3, 4, 5}))
 
 
 def _field_cell(e: dict[str, Any], unit: str = "") -> str:
@@ -150,7 +153,7 @@ def side_by_side(entries: list[dict[str, Any]]) -> str:
               ("top-1 (reported)", accuracy), ("top-5 (reported)", lambda e: accuracy(e, "top5"))]
     header = ["", *(e["name"] for e in entries)]
     rows = [[label, *(get(e) for e in entries)] for label, get in fields]
-    return "\n".join(_table(header, rows, set(range(1, len(header)))))
+    return "\n".join(aligned(header, rows, set(range(1, len(header)))))
 
 
 def search_table(results: list[dict[str, Any]], target: float) -> str:
@@ -161,4 +164,4 @@ def search_table(results: list[dict[str, Any]], target: float) -> str:
              human(r["params"]), human(r["macs"]), f"{r['macs_ratio']:.3f}",
              "" if r["score"] is None else f"{r['score']:g}",
              f"+{len(r['same_network'])} more" if r.get("same_network") else ""] for r in results]
-    return "\n".join(_table(header, rows, set(range(len(header)))))
+    return "\n".join(aligned(header, rows, set(range(len(header)))))
